@@ -1,0 +1,83 @@
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { layout, listStores, writeFileAtomic } from './datadir.ts';
+import { AgentError } from './errors.ts';
+import { type Executor, ProcessExecutor } from './executor.ts';
+import type { StoreUser } from './podman/types.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
+import { prepareStoreUser } from './users.ts';
+
+/** Options of the agent process. */
+export interface AgentOptions {
+  readonly dataDir: string;
+  readonly executor?: Executor;
+  readonly log?: Logger;
+  /** Supervisor pass interval. @default 10_000 */
+  readonly intervalMs?: number;
+}
+
+/** The pid in the agent's pid file if that process is alive. */
+export function runningAgentPid(dataDir: string): number | undefined {
+  const file = layout(dataDir).agentPid;
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The node agent: keeps this host's stores healthy. For now it supervises the stores recorded in the
+ * data directory; the control plane will hand it its orders later.
+ */
+export class Agent {
+  private supervisor: Supervisor | undefined;
+  private readonly users = new Map<string, StoreUser>();
+  private readonly log: Logger;
+  private readonly ex: Executor;
+
+  constructor(private readonly o: AgentOptions) {
+    this.log = o.log ?? pino({ name: 'triplane-agent' });
+    this.ex = o.executor ?? new ProcessExecutor();
+  }
+
+  /** Writes the pid file and starts supervising; fails if another agent owns the data directory. */
+  async start(): Promise<void> {
+    const other = runningAgentPid(this.o.dataDir);
+    if (other && other !== process.pid) {
+      throw new AgentError('TP_AGENT_RUNNING', `an agent (pid ${other}) already runs for ${this.o.dataDir}`, { pid: other });
+    }
+    writeFileAtomic(layout(this.o.dataDir).agentPid, `${process.pid}\n`);
+    this.supervisor = new Supervisor({
+      dataDir: this.o.dataDir,
+      executor: this.ex,
+      log: this.log,
+      intervalMs: this.o.intervalMs,
+      userOf: (store) => this.userOf(store),
+    });
+    this.supervisor.start();
+    this.log.info({ dataDir: this.o.dataDir, stores: listStores(this.o.dataDir).map((s) => s.store) }, 'agent started');
+  }
+
+  /** Finishes the supervisor pass in progress and removes the pid file. */
+  async stop(): Promise<void> {
+    await this.supervisor?.stop();
+    const file = layout(this.o.dataDir).agentPid;
+    if (existsSync(file) && Number(readFileSync(file, 'utf8')) === process.pid) unlinkSync(file);
+    this.log.info('agent stopped');
+  }
+
+  // After a reboot /run/user/<uid> is gone; preparing the user once per process brings it back.
+  private async userOf(store: string): Promise<StoreUser> {
+    let u = this.users.get(store);
+    if (!u) {
+      u = await prepareStoreUser(this.ex, store);
+      this.users.set(store, u);
+    }
+    return u;
+  }
+}

@@ -1,0 +1,67 @@
+import type { HostFacts } from './facts.ts';
+
+/** Where Triplane's Podman settings live; a drop-in leaves the distribution's containers.conf untouched. */
+export const DROP_IN_PATH = '/etc/containers/containers.conf.d/50-triplane.conf';
+
+/** Open files per container unless the host's hard limit is lower. */
+export const NOFILE_TARGET = 16_384;
+
+/** Processes per container unless the host's hard limit is lower. */
+export const NPROC_TARGET = 32_768;
+
+/** The Podman settings a host needs, and the drop-in text that applies them. */
+export interface HostConfig {
+  readonly runtime: 'crun' | 'runc';
+  readonly cgroupManager: 'systemd' | 'cgroupfs';
+  readonly eventsLogger: 'journald' | 'file';
+  readonly nofile: number;
+  readonly nproc: number;
+  /** The full text of {@link DROP_IN_PATH}. */
+  readonly text: string;
+}
+
+/** Derives the containers.conf drop-in from what the host offers; the same facts give the same text. */
+export function planHostConfig(facts: HostFacts): HostConfig {
+  // crun refuses v1 and hybrid hosts ("cgroups in hybrid mode not supported"); runc runs on both.
+  const runtime = facts.cgroup === 'v2' ? 'crun' : 'runc';
+  // The systemd manager needs systemd to delegate a unified hierarchy; everything else gets cgroupfs.
+  const cgroupManager = facts.systemd && facts.cgroup === 'v2' ? 'systemd' : 'cgroupfs';
+  const eventsLogger = facts.systemd ? 'journald' : 'file';
+  // Without CAP_SYS_RESOURCE the runtime cannot raise a limit above the caller's hard limit, and
+  // Podman's default (nofile 1048576) would make every container fail to start.
+  const nofile = Math.min(NOFILE_TARGET, facts.hardNofile ?? Number.POSITIVE_INFINITY);
+  const nproc = Math.min(NPROC_TARGET, facts.hardNproc ?? Number.POSITIVE_INFINITY);
+  // Every image is built on the host, so a missing image is a fault to report, never one to pull.
+  const text = [
+    '# Written by `triplane host prepare` from what it found on this host; it is rewritten when that',
+    '# changes, so put local settings in another drop-in.',
+    '[containers]',
+    `default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]`,
+    'log_driver = "k8s-file"',
+    '',
+    '[engine]',
+    `runtime = "${runtime}"`,
+    `cgroup_manager = "${cgroupManager}"`,
+    `events_logger = "${eventsLogger}"`,
+    'pull_policy = "never"',
+    '',
+  ].join('\n');
+  return { runtime, cgroupManager, eventsLogger, nofile, nproc, text };
+}
+
+/**
+ * Whether the drop-in on the host has the settings {@link planHostConfig} would write. Comments and
+ * blank lines are ignored, so a hand-written file with the right settings is not rewritten.
+ */
+export function dropInState(facts: HostFacts): 'missing' | 'differs' | 'current' {
+  if (facts.dropIn === null) return 'missing';
+  return settingLines(facts.dropIn) === settingLines(planHostConfig(facts).text) ? 'current' : 'differs';
+}
+
+function settingLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .join('\n');
+}

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Command } from '../executor.ts';
+import { DROP_IN_PATH, planHostConfig } from './config.ts';
+import { HostError } from './errors.ts';
+import type { HostFacts } from './facts.ts';
+import { type PrepareProgress, planHostPrepare, prepareHost } from './prepare.ts';
+import { HOST_PROBES } from './probe.ts';
+import { preparedFacts, type ScriptedAnswer, ScriptedExecutor } from './testing.ts';
+
+const argvOf = (commands: readonly Command[]) => commands.map((c) => c.argv);
+
+describe('planHostPrepare', () => {
+  it('plans nothing for a prepared host', () => {
+    assert.deepEqual(planHostPrepare(preparedFacts()), []);
+  });
+
+  it('installs exactly the missing packages, after apt-get update, without prompts', () => {
+    const steps = planHostPrepare(
+      preparedFacts({ installedPackages: ['podman', 'runc', 'uidmap', 'mmdebstrap'] }),
+    );
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      ['packages'],
+    );
+    assert.deepEqual(argvOf(steps[0]!.commands), [
+      ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'update'],
+      [
+        'env',
+        'DEBIAN_FRONTEND=noninteractive',
+        'apt-get',
+        'install',
+        '-y',
+        '--no-install-recommends',
+        'crun',
+        'slirp4netns',
+        'fuse-overlayfs',
+        'netavark',
+        'aardvark-dns',
+        'catatonit',
+        'iptables',
+      ],
+    ]);
+    assert.equal(
+      steps[0]!.why,
+      'crun, slirp4netns, fuse-overlayfs, netavark, aardvark-dns, catatonit, iptables are not installed',
+    );
+  });
+
+  it('writes a missing drop-in through a temporary file renamed over the target', () => {
+    const facts = preparedFacts({ dropIn: null });
+    const steps = planHostPrepare(facts);
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      ['drop-in'],
+    );
+    const tmp = `${DROP_IN_PATH}.triplane-new`;
+    assert.deepEqual(steps[0]!.commands, [
+      { argv: ['mkdir', '-p', '/etc/containers/containers.conf.d'] },
+      { argv: ['dd', `of=${tmp}`, 'status=none'], stdin: planHostConfig(facts).text },
+      { argv: ['chmod', '0644', tmp] },
+      { argv: ['mv', '-f', tmp, DROP_IN_PATH] },
+    ]);
+  });
+
+  it('rewrites a drop-in whose settings differ', () => {
+    const facts = preparedFacts();
+    const steps = planHostPrepare({ ...facts, dropIn: facts.dropIn!.replace('crun', 'runc') });
+    assert.equal(steps[0]?.why, `${DROP_IN_PATH} differs from what this host needs`);
+  });
+
+  it('opens /dev/net/tun to other users only when they cannot read and write it', () => {
+    assert.deepEqual(argvOf(planHostPrepare(preparedFacts({ tunMode: 0o660 }))[0]!.commands), [
+      ['chmod', '0666', '/dev/net/tun'],
+    ]);
+    assert.deepEqual(planHostPrepare(preparedFacts({ tunMode: 0o666 })), []);
+    assert.deepEqual(planHostPrepare(preparedFacts({ tunMode: null })), []);
+  });
+
+  it('orders packages before the drop-in, whose directory they create', () => {
+    const steps = planHostPrepare(preparedFacts({ installedPackages: [], dropIn: null, tunMode: 0o600 }));
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      ['packages', 'drop-in', 'tun'],
+    );
+  });
+});
+
+/** A host in memory: probes read `state`, the chmod and drop-in commands change it. */
+function fakeHost(state: { facts: HostFacts }, fail?: string) {
+  const probeAnswers = (): Map<Command, ScriptedAnswer> => {
+    const f = state.facts;
+    return new Map<Command, ScriptedAnswer>([
+      [HOST_PROBES.packages, { stdout: f.installedPackages.map((p) => `${p}\tinstalled\n`).join('') }],
+      [HOST_PROBES.mountinfo, { stdout: '30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n' }],
+      [HOST_PROBES.systemd, { exitCode: f.systemd ? 0 : 1 }],
+      [HOST_PROBES.pid1, { stdout: `${f.pid1}\n` }],
+      [HOST_PROBES.limits, { stdout: 'Max processes 1 62000 p\nMax open files 1 524288 f\n' }],
+      [HOST_PROBES.tun, { stdout: `${f.tunMode?.toString(8)}\n` }],
+      [
+        HOST_PROBES.dropIn,
+        f.dropIn === null ? { exitCode: 1, stderr: 'No such file or directory' } : { stdout: f.dropIn },
+      ],
+      [HOST_PROBES.usernsClone, { exitCode: 1, stderr: 'No such file or directory' }],
+      [HOST_PROBES.maxUserNamespaces, { stdout: '62000\n' }],
+    ]);
+  };
+  return new ScriptedExecutor((cmd) => {
+    const probe = probeAnswers().get(cmd);
+    if (probe) return probe;
+    if (cmd.argv[0] === fail) return { exitCode: 1, stderr: `${fail}: it broke` };
+    if (cmd.argv[0] === 'chmod') state.facts = { ...state.facts, tunMode: 0o666 };
+    if (cmd.argv[0] === 'dd') state.facts = { ...state.facts, dropIn: String(cmd.stdin) };
+    return {};
+  });
+}
+
+describe('prepareHost', () => {
+  it('fixes what is missing, then does nothing on a second run but probe', async () => {
+    const state = { facts: preparedFacts({ tunMode: 0o660, dropIn: null }) };
+    const events: PrepareProgress[] = [];
+    const first = fakeHost(state);
+    const result = await prepareHost(first, { onProgress: (e) => events.push(e) });
+    assert.deepEqual(
+      result.steps.map((s) => s.id),
+      ['drop-in', 'tun'],
+    );
+    assert.deepEqual(
+      events.map((e) => (e.type === 'step' ? `${e.index + 1}/${e.total} ${e.step.id}` : e.type)),
+      ['probed', '1/2 drop-in', '2/2 tun'],
+    );
+
+    const second = fakeHost(state);
+    const again = await prepareHost(second);
+    assert.deepEqual(again.steps, []);
+    assert.deepEqual(second.log, Object.values(HOST_PROBES));
+  });
+
+  it('fails with TP_HOST_PREPARE_FAILED naming the step whose command failed', async () => {
+    const state = { facts: preparedFacts({ tunMode: 0o600 }) };
+    await assert.rejects(prepareHost(fakeHost(state, 'chmod')), (err: unknown) => {
+      assert.ok(err instanceof HostError);
+      assert.equal(err.code, 'TP_HOST_PREPARE_FAILED');
+      assert.match(err.message, /^tun: chmod 0666 \/dev\/net\/tun exited 1: chmod: it broke$/);
+      assert.equal(err.details.step, 'tun');
+      return true;
+    });
+  });
+
+  it('fails when a step succeeds without effect', async () => {
+    const state = { facts: preparedFacts({ tunMode: 0o600 }) };
+    const stuck = fakeHost(state);
+    const run = stuck.run.bind(stuck);
+    stuck.run = (cmd) => (cmd.argv[0] === 'chmod' ? run({ argv: ['true'] }) : run(cmd));
+    await assert.rejects(prepareHost(stuck), {
+      code: 'TP_HOST_PREPARE_FAILED',
+      message: /still needs changes after preparing it: \/dev\/net\/tun has mode 0600/,
+    });
+  });
+});

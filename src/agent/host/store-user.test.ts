@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HostError } from './errors.ts';
+import {
+  accountProbes,
+  ensureStoreUser,
+  parsePasswd,
+  parsePathState,
+  storeUserProbes,
+} from './store-user.ts';
+import {
+  asStoreUser,
+  planStoreUser,
+  planStoreUserRemoval,
+  STORAGE_CONF,
+  type StoreUserFacts,
+  storeUserName,
+} from './store-user-plan.ts';
+import { parseSubIds } from './subid.ts';
+import { ScriptedExecutor } from './testing.ts';
+
+describe('storeUserName', () => {
+  for (const store of ['demo', 'a', 'shop-2', 'x'.repeat(29)]) {
+    it(`accepts ${JSON.stringify(store)}`, () => assert.equal(storeUserName(store), `tp-${store}`));
+  }
+
+  const invalid = [
+    { store: '', problems: ['use 1 to 40 characters'] },
+    { store: 'Demo', problems: ['use only lowercase letters, digits and dashes'] },
+    { store: 'my_shop', problems: ['use only lowercase letters, digits and dashes'] },
+    { store: '../etc', problems: ['use only lowercase letters, digits and dashes'] },
+    {
+      store: 'x'.repeat(30),
+      problems: [`its user tp-${'x'.repeat(30)} would be longer than the 32 characters useradd accepts`],
+    },
+    {
+      store: 'X'.repeat(41),
+      problems: ['use only lowercase letters, digits and dashes', 'use 1 to 40 characters'],
+    },
+  ];
+  for (const c of invalid) {
+    it(`fails for ${JSON.stringify(c.store)} naming the value and every problem`, () => {
+      assert.throws(
+        () => storeUserName(c.store),
+        (err: unknown) => {
+          assert.ok(err instanceof HostError);
+          assert.equal(err.code, 'TP_HOST_INVALID_STORE_NAME');
+          assert.equal(err.message, `store name ${JSON.stringify(c.store)}: ${c.problems.join('; ')}`);
+          assert.deepEqual(err.details, { store: c.store, problems: c.problems });
+          return true;
+        },
+      );
+    });
+  }
+});
+
+const ACCOUNT = { uid: 1002, gid: 1003, home: '/home/tp-demo' };
+const ready: StoreUserFacts = {
+  user: 'tp-demo',
+  account: ACCOUNT,
+  subuids: parseSubIds('tp-exp:100000:65536\ntp-demo:165536:65536\n'),
+  subgids: parseSubIds('tp-exp:100000:65536\ntp-demo:165536:65536\n'),
+  home: { mode: 0o700, uid: 1002, gid: 1003 },
+  storageConf: STORAGE_CONF,
+  runtimeDir: { mode: 0o700, uid: 1002, gid: 1003 },
+};
+
+describe('planStoreUser', () => {
+  it('plans nothing for a ready user', () => {
+    assert.deepEqual(planStoreUser('demo', ready), []);
+  });
+
+  it('creates a missing user, and only that, since the rest needs its uid', () => {
+    const steps = planStoreUser('demo', { ...ready, account: null, home: null, runtimeDir: null });
+    assert.deepEqual(
+      steps.map((s) => s.commands.map((c) => c.argv)),
+      [
+        [
+          [
+            'useradd',
+            '--create-home',
+            '--home-dir',
+            '/home/tp-demo',
+            '--shell',
+            '/usr/sbin/nologin',
+            '--user-group',
+            'tp-demo',
+          ],
+        ],
+      ],
+    );
+  });
+
+  it('adds the first free subordinate ranges when useradd gave none', () => {
+    const steps = planStoreUser('demo', {
+      ...ready,
+      subuids: parseSubIds('tp-exp:100000:65536\n'),
+      subgids: parseSubIds('tp-exp:100000:65536\nother:165536:65536\n'),
+    });
+    assert.deepEqual(
+      steps.map((s) => [s.id, s.commands.map((c) => c.argv)]),
+      [
+        ['subuids', [['usermod', '--add-subuids', '165536-231071', 'tp-demo']]],
+        ['subgids', [['usermod', '--add-subgids', '231072-296607', 'tp-demo']]],
+      ],
+    );
+  });
+
+  it('closes a home directory that other users can read', () => {
+    const steps = planStoreUser('demo', { ...ready, home: { mode: 0o755, uid: 1002, gid: 1003 } });
+    assert.deepEqual(
+      steps.map((s) => [s.id, s.commands.map((c) => c.argv)]),
+      [['home', [['install', '-d', '-m', '0700', '-o', '1002', '-g', '1003', '/home/tp-demo']]]],
+    );
+  });
+
+  it('writes storage.conf as the user, so a link it planted cannot redirect the write', () => {
+    const steps = planStoreUser('demo', { ...ready, storageConf: null });
+    const dir = '/home/tp-demo/.config/containers';
+    const as = (...argv: string[]) => ['runuser', '-u', 'tp-demo', '--', ...argv];
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      ['storage-conf'],
+    );
+    assert.deepEqual(
+      steps[0]!.commands.map((c) => [c.argv, c.stdin, c.cwd, c.env?.HOME]),
+      [
+        [as('mkdir', '-p', dir), undefined, '/home/tp-demo', '/home/tp-demo'],
+        [
+          as('dd', `of=${dir}/storage.conf.triplane-new`, 'status=none'),
+          STORAGE_CONF,
+          '/home/tp-demo',
+          '/home/tp-demo',
+        ],
+        [
+          as('chmod', '0644', `${dir}/storage.conf.triplane-new`),
+          undefined,
+          '/home/tp-demo',
+          '/home/tp-demo',
+        ],
+        [
+          as('mv', '-f', `${dir}/storage.conf.triplane-new`, `${dir}/storage.conf`),
+          undefined,
+          '/home/tp-demo',
+          '/home/tp-demo',
+        ],
+      ],
+    );
+    assert.equal(STORAGE_CONF, '[storage]\ndriver = "overlay"\n');
+  });
+
+  it('creates the runtime directory, which nothing else creates without logind', () => {
+    const steps = planStoreUser('demo', { ...ready, runtimeDir: null });
+    assert.deepEqual(
+      steps.map((s) => [s.id, s.commands.map((c) => c.argv)]),
+      [['runtime-dir', [['install', '-d', '-m', '0700', '-o', '1002', '-g', '1003', '/run/user/1002']]]],
+    );
+  });
+
+  it('fails for an invalid store name before looking at the facts', () => {
+    assert.throws(() => planStoreUser('Demo', ready), { code: 'TP_HOST_INVALID_STORE_NAME' });
+  });
+});
+
+describe('planStoreUserRemoval', () => {
+  it('plans nothing when the user does not exist', () => {
+    assert.deepEqual(planStoreUserRemoval({ ...ready, account: null }), []);
+  });
+
+  it('removes containers as the user, kills its processes, then deletes it', () => {
+    const steps = planStoreUserRemoval(ready);
+    assert.deepEqual(
+      steps.map((s) => [s.id, s.commands.map((c) => c.argv)]),
+      [
+        [
+          'containers',
+          [
+            ['install', '-d', '-m', '0700', '-o', '1002', '-g', '1003', '/run/user/1002'],
+            ['runuser', '-u', 'tp-demo', '--', 'podman', 'system', 'reset', '--force'],
+          ],
+        ],
+        [
+          'processes',
+          [
+            ['pkill', '--signal', 'KILL', '-u', 'tp-demo'],
+            [
+              'timeout',
+              '10',
+              'sh',
+              '-c',
+              'while pgrep -u "$1" >/dev/null; do sleep 0.1; done',
+              'sh',
+              'tp-demo',
+            ],
+          ],
+        ],
+        [
+          'user',
+          [
+            ['userdel', '--remove', 'tp-demo'],
+            ['rm', '-rf', '--one-file-system', '/run/user/1002'],
+          ],
+        ],
+      ],
+    );
+  });
+});
+
+describe('asStoreUser', () => {
+  it('runs as the user from its home with an explicit environment', () => {
+    const user = {
+      user: 'tp-demo',
+      uid: 1002,
+      gid: 1003,
+      home: '/home/tp-demo',
+      runtimeDir: '/run/user/1002',
+    };
+    assert.deepEqual(asStoreUser(user, ['podman', 'info'], { timeoutMs: 5000 }), {
+      timeoutMs: 5000,
+      argv: ['runuser', '-u', 'tp-demo', '--', 'podman', 'info'],
+      cwd: '/home/tp-demo',
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        HOME: '/home/tp-demo',
+        XDG_RUNTIME_DIR: '/run/user/1002',
+      },
+    });
+  });
+});
+
+describe('store user probes', () => {
+  it('parses passwd entries and stat output', () => {
+    assert.deepEqual(parsePasswd('tp-demo:x:1002:1003::/home/tp-demo:/usr/sbin/nologin\n'), ACCOUNT);
+    assert.deepEqual(parsePathState('700 1002 1003\n'), { mode: 0o700, uid: 1002, gid: 1003 });
+  });
+
+  it('ensureStoreUser only probes a ready user and returns it', async () => {
+    const probes = { ...storeUserProbes('tp-demo'), ...accountProbes('tp-demo', ACCOUNT) };
+    const ex = new ScriptedExecutor((cmd) => {
+      const answers = new Map([
+        [probes.passwd, { stdout: 'tp-demo:x:1002:1003::/home/tp-demo:/usr/sbin/nologin\n' }],
+        [probes.subuid, { stdout: 'tp-demo:165536:65536\n' }],
+        [probes.subgid, { stdout: 'tp-demo:165536:65536\n' }],
+        [probes.home, { stdout: '700 1002 1003\n' }],
+        [probes.storageConf, { stdout: STORAGE_CONF }],
+        [probes.runtimeDir, { stdout: '700 1002 1003\n' }],
+      ]);
+      return [...answers].find(([probe]) => JSON.stringify(probe) === JSON.stringify(cmd))?.[1];
+    });
+    const user = await ensureStoreUser(ex, 'demo');
+    assert.deepEqual(user, {
+      user: 'tp-demo',
+      uid: 1002,
+      gid: 1003,
+      home: '/home/tp-demo',
+      runtimeDir: '/run/user/1002',
+    });
+    assert.deepEqual(ex.lines, [
+      'getent passwd tp-demo',
+      'cat /etc/subuid',
+      'cat /etc/subgid',
+      'stat --format=%a %u %g /home/tp-demo',
+      'runuser -u tp-demo -- cat /home/tp-demo/.config/containers/storage.conf',
+      'stat --format=%a %u %g /run/user/1002',
+    ]);
+  });
+});
+
+describe('ensureStoreUser', () => {
+  it('treats a storage.conf the user cannot read as missing and rewrites it', async () => {
+    let written = false;
+    const ex = new ScriptedExecutor((cmd) => {
+      const line = cmd.argv.join(' ');
+      if (line.startsWith('getent '))
+        return { stdout: 'tp-demo:x:1002:1003::/home/tp-demo:/usr/sbin/nologin\n' };
+      if (line.startsWith('cat /etc/sub')) return { stdout: 'tp-demo:165536:65536\n' };
+      if (line.startsWith('stat ')) return { stdout: '700 1002 1003\n' };
+      if (line.startsWith('runuser -u tp-demo -- cat ')) {
+        return written
+          ? { stdout: STORAGE_CONF }
+          : { exitCode: 1, stderr: 'cat: storage.conf: Permission denied' };
+      }
+      if (line.startsWith('runuser -u tp-demo -- mv ')) written = true;
+      return {};
+    });
+    await ensureStoreUser(ex, 'demo');
+    assert.equal(written, true);
+  });
+
+  it('fails with TP_HOST_USER_FAILED when useradd succeeds without creating the user', async () => {
+    const ex = new ScriptedExecutor((cmd) => {
+      if (cmd.argv[0] === 'getent') return { exitCode: 2 };
+      if (cmd.argv[0] === 'cat' || cmd.argv[0] === 'useradd') return {};
+      return undefined;
+    });
+    await assert.rejects(ensureStoreUser(ex, 'demo'), {
+      code: 'TP_HOST_USER_FAILED',
+      message: 'tp-demo is still not ready after 3 rounds: user tp-demo does not exist',
+    });
+    assert.equal(ex.lines.filter((l) => l.startsWith('useradd ')).length, 3);
+  });
+
+  it('fails with TP_HOST_INVALID_STORE_NAME before running anything', async () => {
+    const ex = new ScriptedExecutor(() => ({}));
+    await assert.rejects(ensureStoreUser(ex, 'No Such'), { code: 'TP_HOST_INVALID_STORE_NAME' });
+    assert.deepEqual(ex.log, []);
+  });
+});

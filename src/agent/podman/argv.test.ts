@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  containerList,
+  containerRun,
+  healthcheckRun,
+  imageLoad,
+  imageSave,
+  networkCreate,
+  podCreate,
+  secretCreate,
+} from './argv.ts';
+import type { ContainerSpec, StoreUser } from './types.ts';
+
+const u: StoreUser = { store: 'demo', user: 'tp-demo', uid: 1001, gid: 1001, home: '/home/tp-demo', runtimeDir: '/run/user/1001' };
+const rootless = ['runuser', '-u', 'tp-demo', '--', 'podman'];
+
+test('runs every store command as the store user with its own runtime dir', () => {
+  const cmd = containerList(u);
+  assert.deepEqual(cmd.argv, [...rootless, 'ps', '--all', '--format', 'json', '--filter', 'label=triplane.store=demo']);
+  assert.deepEqual(cmd.env, {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/home/tp-demo',
+    XDG_RUNTIME_DIR: '/run/user/1001',
+    LANG: 'C.UTF-8',
+  });
+  assert.equal(cmd.cwd, '/home/tp-demo');
+});
+
+test('creates the store network on the fixed store subnet', () => {
+  assert.deepEqual(networkCreate(u, 'demo-net').argv, [
+    ...rootless,
+    'network',
+    'create',
+    '--subnet',
+    '10.90.0.0/24',
+    '--label',
+    'triplane.store=demo',
+    'demo-net',
+  ]);
+});
+
+test('creates secrets from a file, never with the value in argv', () => {
+  const cmd = secretCreate(u, 'demo-db-password', '/home/tp-demo/.secret-demo-db-password');
+  assert.deepEqual(cmd.argv, [...rootless, 'secret', 'create', 'demo-db-password', '/home/tp-demo/.secret-demo-db-password']);
+});
+
+test('creates a pod with a fixed address and a DNS alias', () => {
+  const cmd = podCreate(u, {
+    name: 'demo-app-1',
+    store: 'demo',
+    role: 'app',
+    network: { name: 'demo-net', aliases: ['app-1'] },
+    ip: '10.90.0.11',
+    labels: { 'triplane.store': 'demo', 'triplane.hash': 'abc' },
+  });
+  assert.deepEqual(cmd.argv, [
+    ...rootless,
+    'pod',
+    'create',
+    '--name',
+    'demo-app-1',
+    '--infra-name',
+    'demo-app-1-infra',
+    '--network',
+    'demo-net',
+    '--ip',
+    '10.90.0.11',
+    '--network-alias',
+    'app-1',
+    '--label',
+    'triplane.hash=abc',
+    '--label',
+    'triplane.store=demo',
+  ]);
+});
+
+test('builds the exact podman run argv of a service container', () => {
+  const spec: ContainerSpec = {
+    name: 'demo-database',
+    store: 'demo',
+    role: 'database',
+    image: 'localhost/triplane/mariadb:latest',
+    network: { name: 'demo-net', aliases: ['database'] },
+    env: { MARIADB_USER: 'store', MARIADB_DATABASE: 'store' },
+    secretEnv: { 'demo-db-password': 'MARIADB_PASSWORD' },
+    mounts: [{ type: 'volume', source: 'demo-database', target: '/var/lib/mysql' }],
+    publish: [{ hostIp: '127.0.0.1', hostPort: 8180, containerPort: 6081 }],
+    healthCmd: 'mariadb-admin ping',
+    labels: { 'triplane.store': 'demo', 'triplane.role': 'database' },
+    command: ['mariadbd'],
+  };
+  assert.deepEqual(containerRun(u, spec).argv, [
+    ...rootless,
+    'run',
+    '--detach',
+    '--name',
+    'demo-database',
+    '--restart',
+    'always',
+    '--pull',
+    'never',
+    '--network',
+    'demo-net',
+    '--network-alias',
+    'database',
+    '--publish',
+    '127.0.0.1:8180:6081',
+    '--volume',
+    'demo-database:/var/lib/mysql',
+    '--env',
+    'MARIADB_DATABASE=store',
+    '--env',
+    'MARIADB_USER=store',
+    '--secret',
+    'demo-db-password,type=env,target=MARIADB_PASSWORD',
+    '--health-cmd',
+    'mariadb-admin ping',
+    '--health-interval',
+    'disable',
+    '--health-retries',
+    '3',
+    '--health-timeout',
+    '5s',
+    '--log-driver',
+    'k8s-file',
+    '--log-opt',
+    'max-size=10mb',
+    '--label',
+    'triplane.role=database',
+    '--label',
+    'triplane.store=demo',
+    'localhost/triplane/mariadb:latest',
+    'mariadbd',
+  ]);
+});
+
+test('joins a pod instead of a network and mounts read-only binds with :ro', () => {
+  const argv = containerRun(u, {
+    name: 'demo-app-1-php',
+    store: 'demo',
+    role: 'app',
+    image: 'localhost/triplane/php-fpm:latest',
+    pod: 'demo-app-1',
+    env: {},
+    secretEnv: {},
+    mounts: [{ type: 'bind', source: '/home/tp-demo/releases/abc', target: '/var/www/app', readonly: true }],
+    publish: [],
+    healthCmd: "bash -c '</dev/tcp/127.0.0.1/9000'",
+    labels: {},
+  }).argv;
+  assert.deepEqual(argv.slice(rootless.length, rootless.length + 12), [
+    'run',
+    '--detach',
+    '--name',
+    'demo-app-1-php',
+    '--restart',
+    'always',
+    '--pull',
+    'never',
+    '--pod',
+    'demo-app-1',
+    '--volume',
+    '/home/tp-demo/releases/abc:/var/www/app:ro',
+  ]);
+});
+
+test('treats unhealthy and no-healthcheck exit codes of healthcheck run as answers, not failures', () => {
+  const cmd = healthcheckRun(u, 'demo-redis-cache');
+  assert.deepEqual(cmd.argv, [...rootless, 'healthcheck', 'run', 'demo-redis-cache']);
+  assert.deepEqual(cmd.okExitCodes, [0, 1, 125]);
+});
+
+test('copies images from root to the store user through one multi-image archive', () => {
+  assert.deepEqual(imageSave(['a', 'b'], '/home/tp-demo/x.tar').argv, [
+    'podman',
+    'save',
+    '--multi-image-archive',
+    '--output',
+    '/home/tp-demo/x.tar',
+    'a',
+    'b',
+  ]);
+  assert.deepEqual(imageLoad(u, '/home/tp-demo/x.tar').argv, [...rootless, 'load', '--input', '/home/tp-demo/x.tar']);
+});

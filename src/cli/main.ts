@@ -1,0 +1,228 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import pino from 'pino';
+import { Agent } from '../agent/daemon.ts';
+import { defaultDataDir, listStores } from '../agent/datadir.ts';
+import { AgentError } from '../agent/errors.ts';
+import { ProcessExecutor } from '../agent/executor.ts';
+import { checkPodman, diagnose, formatFindings, prepareHost, probeHost } from '../agent/host/index.ts';
+import { buildImages } from '../agent/images/index.ts';
+import { applyStack } from '../agent/stack/apply.ts';
+import { destroyStore, downStore } from '../agent/stack/down.ts';
+import { prepareStoreUser } from '../agent/users.ts';
+import { collectStatus, ensureAgentRunning, stopAgent, storeRecord, waitForHttp } from './local.ts';
+import { EXIT, progress, table } from './output.ts';
+import { loadStackFile } from './stackfile.ts';
+
+const DEMO_STACK = fileURLToPath(new URL('../../examples/demo-store/triplane.yaml', import.meta.url));
+
+const program = new Command()
+  .name('triplane')
+  .description('Triplane: e-commerce hosting on your own machines — edge, control plane and rootless Podman stores')
+  .showHelpAfterError();
+
+const dataDirOption = ['--data-dir <dir>', 'where state, logs and pid files live', defaultDataDir()] as const;
+
+program
+  .command('validate')
+  .description('check a stack file and list every problem with its path and value')
+  .argument('<file>', 'stack file (triplane.yaml)')
+  .action((file: string) => {
+    const r = loadStackFile(file);
+    if (!r.ok) {
+      process.stderr.write(`${r.report}\n`);
+      process.exitCode = EXIT.invalid;
+      return;
+    }
+    process.stdout.write(`${file}: valid (store ${r.spec.name})\n`);
+  });
+
+const host = program.command('host').description('prepare this machine to run stores');
+host
+  .command('prepare')
+  .description('install Podman and friends, configure them for this host (idempotent)')
+  .action(async () => {
+    const say = progress('host');
+    const r = await prepareHost(new ProcessExecutor(), {
+      onProgress: (e) => say(e.type === 'probed' ? `${e.steps.length} step(s) to do` : `[${e.index + 1}/${e.total}] ${e.step.why}`),
+    });
+    say(r.steps.length === 0 ? 'host already prepared' : 'host prepared');
+  });
+
+program
+  .command('doctor')
+  .description('say what is wrong with this host, in plain words; exits non-zero if anything is')
+  .action(async () => {
+    const ex = new ProcessExecutor();
+    const facts = await probeHost(ex);
+    const findings = [...diagnose(facts)];
+    if (facts.installedPackages.includes('podman')) findings.push(await checkPodman(ex));
+    process.stdout.write(`${formatFindings(findings).join('\n')}\n`);
+    if (findings.some((f) => f.level === 'error')) process.exitCode = EXIT.failed;
+  });
+
+program
+  .command('images')
+  .description('container images built locally from Debian packages')
+  .command('build')
+  .description('build the images that changed (cached by content)')
+  .argument('[names...]', 'only these images (and what they need)')
+  .option('--force', 'rebuild even when nothing changed')
+  .action(async (only: string[], opts: { force?: boolean }) => {
+    await buildWithProgress(only, Boolean(opts.force));
+  });
+
+async function buildWithProgress(only: string[] = [], force = false): Promise<void> {
+  const say = progress('images');
+  await buildImages({
+    executor: new ProcessExecutor(),
+    only: only.length > 0 ? only : undefined,
+    force,
+    onProgress: (e) => {
+      if (e.phase === 'skip') say(`${e.image}: up to date`);
+      else if (e.phase === 'start') say(`${e.image}: building`);
+      else if (e.phase === 'done') say(`${e.image}: built in ${e.seconds.toFixed(0)}s`);
+      else say(`${e.image}: failed after ${e.seconds.toFixed(0)}s`);
+    },
+  });
+}
+
+program
+  .command('up')
+  .description('prepare the host, build images, run the store (the demo store by default) and its agent')
+  .option('-f, --file <file>', 'stack file', DEMO_STACK)
+  .option(...dataDirOption)
+  .option('--skip-host', 'do not check host preparation')
+  .option('--timeout <seconds>', 'how long to wait for the store to answer', '300')
+  .action(async (opts: { file: string; dataDir: string; skipHost?: boolean; timeout: string }) => {
+    const loaded = loadStackFile(opts.file);
+    if (!loaded.ok) {
+      process.stderr.write(`${loaded.report}\nnothing was changed\n`);
+      process.exitCode = EXIT.invalid;
+      return;
+    }
+    const say = progress('up');
+    const ex = new ProcessExecutor();
+    if (!opts.skipHost) {
+      say('check host');
+      await prepareHost(ex, { onProgress: (e) => e.type === 'step' && say(`host: ${e.step.why}`) });
+    }
+    await buildWithProgress();
+    const result = await applyStack({
+      dataDir: resolve(opts.dataDir),
+      executor: ex,
+      spec: loaded.spec,
+      source: loaded.path,
+      ensureUser: (s) => prepareStoreUser(ex, s),
+      onProgress: say,
+    });
+    const agent = ensureAgentRunning(resolve(opts.dataDir));
+    say(agent.started ? `agent started (pid ${agent.pid})` : `agent running (pid ${agent.pid})`);
+    const url = `http://127.0.0.1:${result.varnishPort}/`;
+    say(`wait for ${url}health_check.php`);
+    const ok = await waitForHttp(`${url}health_check.php`, Number(opts.timeout) * 1000, (last) => say(`waiting: ${last}`));
+    if (!ok) {
+      process.stderr.write(`store ${loaded.spec.name} did not answer within ${opts.timeout}s; see \`triplane status\`\n`);
+      process.exitCode = EXIT.failed;
+      return;
+    }
+    process.stdout.write(`store ${loaded.spec.name} is up: ${url}\n`);
+  });
+
+program
+  .command('down')
+  .description('stop and remove the stores\' containers (volumes stay) and stop the agent')
+  .argument('[stores...]', 'only these stores (default: all)')
+  .option(...dataDirOption)
+  .action(async (stores: string[], opts: { dataDir: string }) => {
+    const dataDir = resolve(opts.dataDir);
+    const ex = new ProcessExecutor();
+    const say = progress('down');
+    const targets = stores.length > 0 ? stores : listStores(dataDir).map((r) => r.store);
+    for (const s of targets) {
+      if (!storeRecord(dataDir, s)) throw new AgentError('TP_STORE_UNKNOWN', `store ${JSON.stringify(s)} is not known in ${dataDir}`);
+      await downStore(dataDir, ex, s, say);
+    }
+    if (listStores(dataDir).every((r) => r.state === 'down')) {
+      const pid = await stopAgent(dataDir);
+      if (pid) say(`agent stopped (pid ${pid})`);
+    }
+  });
+
+program
+  .command('destroy')
+  .description('remove a store with its data (volumes), secrets and unix user')
+  .argument('<store>')
+  .option('--yes', 'do not ask')
+  .option(...dataDirOption)
+  .action(async (store: string, opts: { yes?: boolean; dataDir: string }) => {
+    const dataDir = resolve(opts.dataDir);
+    if (!storeRecord(dataDir, store)) throw new AgentError('TP_STORE_UNKNOWN', `store ${JSON.stringify(store)} is not known in ${dataDir}`);
+    if (!opts.yes) {
+      if (!process.stdin.isTTY) {
+        process.stderr.write(`destroy deletes ${store}'s database and media; pass --yes to confirm\n`);
+        process.exitCode = EXIT.invalid;
+        return;
+      }
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await rl.question(`Delete store ${store} with its database and media? Type the store name: `);
+      rl.close();
+      if (answer.trim() !== store) {
+        process.stderr.write('not confirmed; nothing was changed\n');
+        process.exitCode = EXIT.failed;
+        return;
+      }
+    }
+    await destroyStore(dataDir, new ProcessExecutor(), store, progress('destroy'));
+  });
+
+program
+  .command('status')
+  .description('every container of every store: state, health, restarts')
+  .argument('[store]')
+  .option('--json', 'print JSON for scripts')
+  .option(...dataDirOption)
+  .action(async (store: string | undefined, opts: { json?: boolean; dataDir: string }) => {
+    const dataDir = resolve(opts.dataDir);
+    const rows = await collectStatus(dataDir, new ProcessExecutor(), store);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(
+      `${table(
+        ['STORE', 'ROLE', 'NAME', 'STATE', 'HEALTH', 'RESTARTS', 'USER'],
+        rows.map((r) => [r.store, r.role, r.name, r.state, r.health, String(r.restarts), r.user]),
+      )}\n`,
+    );
+    for (const rec of listStores(dataDir)) {
+      if (store && rec.store !== store) continue;
+      process.stdout.write(`${rec.store}: ${rec.state ?? 'up'}, http://127.0.0.1:${rec.varnishPort}/\n`);
+    }
+  });
+
+program
+  .command('agent')
+  .description('run the node agent in the foreground (`up` starts it in the background)')
+  .option(...dataDirOption)
+  .option('--interval <ms>', 'supervisor pass interval', '10000')
+  .action(async (opts: { dataDir: string; interval: string }) => {
+    const agent = new Agent({ dataDir: resolve(opts.dataDir), intervalMs: Number(opts.interval), log: pino({ name: 'triplane-agent' }) });
+    await agent.start();
+    await new Promise<void>((done) => {
+      const stop = () => void agent.stop().then(done);
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof AgentError) {
+    process.stderr.write(`error ${e.code}: ${e.message}\n`);
+  } else {
+    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+  }
+  process.exitCode = EXIT.failed;
+});
