@@ -17,6 +17,7 @@ import {
   storeUserProbes,
 } from '../src/agent/host/store-user.ts';
 import { asStoreUser, STORAGE_CONF, type StoreUser } from '../src/agent/host/store-user-plan.ts';
+import { triplane } from './helpers.ts';
 
 // These tests change the real host: they run as root on a Debian 12 machine set aside for it.
 const skip = process.getuid?.() === 0 ? false : 'needs root';
@@ -146,5 +147,14 @@ describe('store users on this machine', { skip }, () => {
     const recorder = new RecordingExecutor(executor);
     await removeStoreUser(recorder, STORE);
     assert.deepEqual(recorder.log, Object.values(storeUserProbes(user.user)));
+  });
+});
+
+describe('triplane doctor', { skip }, () => {
+  it('says in plain words that this prepared host is fine and exits 0', () => {
+    const r = triplane(['doctor']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^OK\s+packages\s+all required packages are installed$/m);
+    assert.match(r.stdout, /^OK\s+podman\s+podman \d+\.\d+\.\d+ works/m);
   });
 });

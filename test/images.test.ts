@@ -1,4 +1,5 @@
-// Builds every image for real (as root, into root's Podman storage) and runs one command in each.
+// Builds every image for real (as root, into root's Podman storage), checks that each holds what it
+// is for, and starts the services the way docs/containers.md says the agent will.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { ProcessExecutor } from '../src/agent/executor.ts';
@@ -48,7 +49,10 @@ const PHP_EXTENSIONS = [
 
 /** One command per image whose output proves the image holds what it is for. */
 const SMOKE: Record<ImageName, { argv: string[]; expect: RegExp[] }> = {
-  base: { argv: ['bash', '-c', 'echo $BASH_VERSION; ls /etc/ssl/certs | wc -l'], expect: [/^5\./] },
+  base: {
+    argv: ['bash', '-c', 'echo $BASH_VERSION; test -s /etc/ssl/certs/ca-certificates.crt && echo certs'],
+    expect: [/^5\./, /^certs$/m],
+  },
   'php-fpm': { argv: ['php', '-m'], expect: PHP_EXTENSIONS.map((ext) => new RegExp(`^${ext}$`, 'mi')) },
   cron: {
     argv: ['bash', '-c', 'command -v cron && grep -c pam_loginuid /etc/pam.d/cron || true'],
@@ -74,6 +78,54 @@ for (const { name } of IMAGES) {
   test(`${name}: a container from the built image runs its smoke command`, { skip }, async () => {
     const out = await runIn(name, ...SMOKE[name].argv);
     for (const re of SMOKE[name].expect) assert.match(out, re);
+  });
+}
+
+/** The health command of each long-running image, as docs/containers.md gives it, and what it needs. */
+const SERVICES: { image: ImageName; health: string; env?: string[] }[] = [
+  { image: 'php-fpm', health: "bash -c '</dev/tcp/127.0.0.1/9000'" },
+  { image: 'nginx', health: "bash -c '</dev/tcp/127.0.0.1/8080'" },
+  { image: 'varnish', health: "bash -c '</dev/tcp/127.0.0.1/6081'", env: ['VARNISH_MEMORY=32m'] },
+  { image: 'redis', health: 'redis-cli ping' },
+  {
+    image: 'rabbitmq',
+    health: "bash -c '</dev/tcp/127.0.0.1/5672'",
+    env: ['RABBITMQ_DEFAULT_USER=store', 'RABBITMQ_DEFAULT_PASS=secret'],
+  },
+  {
+    image: 'cron',
+    health: 'bash -c \'kill -0 "$(cat /run/crond.pid)"\'',
+    env: ['TRIPLANE_CRONTAB=* * * * * true'],
+  },
+];
+
+for (const { image, health, env = [] } of SERVICES) {
+  test(`${image}: the default command starts and passes the contract's health command`, {
+    skip,
+  }, async () => {
+    const name = `tp-images-test-${image}-${process.pid}`;
+    await podman.run({ argv: ['podman', 'rm', '-f', name], okExitCodes: [0, 1] });
+    try {
+      await podman.run({
+        argv: [
+          ...['podman', 'run', '-d', '--name', name, '--network=none'],
+          ...['--health-cmd', health, '--health-interval', 'disable'],
+          ...env.flatMap((e) => ['-e', e]),
+          imageRef(image),
+        ],
+      });
+      let exitCode = -1;
+      for (let i = 0; i < 60 && exitCode !== 0; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 500));
+        exitCode = (
+          await podman.run({ argv: ['podman', 'healthcheck', 'run', name], okExitCodes: [0, 1, 125] })
+        ).exitCode;
+      }
+      const logs = await podman.run({ argv: ['podman', 'logs', '--tail', '20', name] });
+      assert.equal(exitCode, 0, `unhealthy after 30 s:\n${logs.stdout}${logs.stderr}`);
+    } finally {
+      await podman.run({ argv: ['podman', 'rm', '-f', '-t', '0', name], okExitCodes: [0, 1] });
+    }
   });
 }
 
@@ -154,7 +206,7 @@ test('mariadb: a first start on an empty volume creates the database and its use
   }
 });
 
-test('a second build skips every image', { skip }, async () => {
+test('a second build skips every image', { skip }, async (t) => {
   const events: BuildProgress[] = [];
   const started = Date.now();
   await buildImages({ executor: podman, onProgress: (e) => events.push(e) });
@@ -163,7 +215,7 @@ test('a second build skips every image', { skip }, async () => {
     IMAGES.map((s) => `${s.name}:skip`),
   );
   const built = cold.filter((e) => e.phase === 'done').map((e) => `${e.image} ${e.seconds}s`);
-  process.stdout.write(
-    `# cold build: ${built.join(', ') || 'nothing to build'}; warm: ${(Date.now() - started) / 1000}s\n`,
+  t.diagnostic(
+    `first build: ${built.join(', ') || 'nothing to build'}; second: ${(Date.now() - started) / 1000}s`,
   );
 });

@@ -50,7 +50,10 @@ for (const [file, lines] of Object.entries(expected)) {
         `missing "${line}" in:\n${r.stderr}`,
       );
     }
-    assert.equal(out.at(-1), `${join(FIXTURES, file)}: ${lines.length} problem${lines.length === 1 ? '' : 's'}`);
+    assert.equal(
+      out.at(-1),
+      `${join(FIXTURES, file)}: ${lines.length} problem${lines.length === 1 ? '' : 's'}`,
+    );
   });
 }
 
@@ -65,7 +68,10 @@ test('up with a broken file prints every problem and changes nothing', () => {
   try {
     const r = triplane(['up', '-f', join(FIXTURES, 'everything.yaml'), '--data-dir', dataDir]);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr.split('\n').filter((l) => l.includes('everything.yaml:')).length, expected['everything.yaml']!.length + 1);
+    assert.equal(
+      r.stderr.split('\n').filter((l) => l.includes('everything.yaml:')).length,
+      expected['everything.yaml']!.length + 1,
+    );
     assert.match(r.stderr, /nothing was changed/);
     assert.deepEqual(readdirSync(dataDir), []);
     assert.equal(spawnSync('getent', ['passwd', 'tp-shop']).status, 2, 'no unix user may be created');

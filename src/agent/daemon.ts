@@ -49,7 +49,9 @@ export class Agent {
   async start(): Promise<void> {
     const other = runningAgentPid(this.o.dataDir);
     if (other && other !== process.pid) {
-      throw new AgentError('TP_AGENT_RUNNING', `an agent (pid ${other}) already runs for ${this.o.dataDir}`, { pid: other });
+      throw new AgentError('TP_AGENT_RUNNING', `an agent (pid ${other}) already runs for ${this.o.dataDir}`, {
+        pid: other,
+      });
     }
     writeFileAtomic(layout(this.o.dataDir).agentPid, `${process.pid}\n`);
     this.supervisor = new Supervisor({
@@ -60,7 +62,10 @@ export class Agent {
       userOf: (store) => this.userOf(store),
     });
     this.supervisor.start();
-    this.log.info({ dataDir: this.o.dataDir, stores: listStores(this.o.dataDir).map((s) => s.store) }, 'agent started');
+    this.log.info(
+      { dataDir: this.o.dataDir, stores: listStores(this.o.dataDir).map((s) => s.store) },
+      'agent started',
+    );
   }
 
   /** Finishes the supervisor pass in progress and removes the pid file. */

@@ -68,7 +68,9 @@ export class ProcessExecutor implements Executor {
       child.stderr.on('data', relay('stderr'));
       child.on('error', (e) => {
         clearTimeout(timer);
-        reject(new CommandError('TP_CMD_SPAWN', `cannot start ${file}: ${e.message}`, cmd.argv, null, '', ''));
+        reject(
+          new CommandError('TP_CMD_SPAWN', `cannot start ${file}: ${e.message}`, cmd.argv, null, '', ''),
+        );
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);

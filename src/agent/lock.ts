@@ -37,7 +37,10 @@ export async function withLock<T>(path: string, what: string, fn: () => Promise<
         unlinkSync(path);
         continue;
       }
-      if (attempt > 600) throw new AgentError('TP_STORE_BUSY', `${what}: another triplane process is working on it`, { lock: path });
+      if (attempt > 600)
+        throw new AgentError('TP_STORE_BUSY', `${what}: another triplane process is working on it`, {
+          lock: path,
+        });
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -1,11 +1,11 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { layout, listStores, readJson, type StoreRecord } from '../agent/datadir.ts';
 import { runningAgentPid } from '../agent/daemon.ts';
+import { layout, listStores, readJson, type StoreRecord } from '../agent/datadir.ts';
 import type { Executor } from '../agent/executor.ts';
-import { readSupervisorRecord } from '../agent/supervisor/supervisor.ts';
 import { inspectStore, toStatus } from '../agent/stack/status.ts';
+import { readSupervisorRecord } from '../agent/supervisor/supervisor.ts';
 import { existingStoreUser } from '../agent/users.ts';
 import type { ContainerStatus } from '../contracts/status.ts';
 
@@ -42,7 +42,11 @@ export async function stopAgent(dataDir: string): Promise<number | undefined> {
 }
 
 /** Status of every container of every (or one) store. */
-export async function collectStatus(dataDir: string, ex: Executor, only?: string): Promise<ContainerStatus[]> {
+export async function collectStatus(
+  dataDir: string,
+  ex: Executor,
+  only?: string,
+): Promise<ContainerStatus[]> {
   const out: ContainerStatus[] = [];
   for (const rec of listStores(dataDir)) {
     if (only && rec.store !== only) continue;
@@ -59,7 +63,11 @@ export function storeRecord(dataDir: string, store: string): StoreRecord | undef
 }
 
 /** Polls a URL on loopback until it answers 200, or gives up after `timeoutMs`. */
-export async function waitForHttp(url: string, timeoutMs: number, onWait: (last: string) => void): Promise<boolean> {
+export async function waitForHttp(
+  url: string,
+  timeoutMs: number,
+  onWait: (last: string) => void,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   let lastReport = 0;

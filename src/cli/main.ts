@@ -10,6 +10,7 @@ import { checkPodman, diagnose, formatFindings, prepareHost, probeHost } from '.
 import { buildImages } from '../agent/images/index.ts';
 import { applyStack } from '../agent/stack/apply.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
+import { waitHealthy } from '../agent/stack/wait.ts';
 import { prepareStoreUser } from '../agent/users.ts';
 import { collectStatus, ensureAgentRunning, stopAgent, storeRecord, waitForHttp } from './local.ts';
 import { EXIT, progress, table } from './output.ts';
@@ -19,7 +20,9 @@ const DEMO_STACK = fileURLToPath(new URL('../../examples/demo-store/triplane.yam
 
 const program = new Command()
   .name('triplane')
-  .description('Triplane: e-commerce hosting on your own machines — edge, control plane and rootless Podman stores')
+  .description(
+    'Triplane: e-commerce hosting on your own machines — edge, control plane and rootless Podman stores',
+  )
   .showHelpAfterError();
 
 const dataDirOption = ['--data-dir <dir>', 'where state, logs and pid files live', defaultDataDir()] as const;
@@ -45,7 +48,12 @@ host
   .action(async () => {
     const say = progress('host');
     const r = await prepareHost(new ProcessExecutor(), {
-      onProgress: (e) => say(e.type === 'probed' ? `${e.steps.length} step(s) to do` : `[${e.index + 1}/${e.total}] ${e.step.why}`),
+      onProgress: (e) =>
+        say(
+          e.type === 'probed'
+            ? `${e.steps.length} step(s) to do`
+            : `[${e.index + 1}/${e.total}] ${e.step.why}`,
+        ),
     });
     say(r.steps.length === 0 ? 'host already prepared' : 'host prepared');
   });
@@ -119,11 +127,25 @@ program
     });
     const agent = ensureAgentRunning(resolve(opts.dataDir));
     say(agent.started ? `agent started (pid ${agent.pid})` : `agent running (pid ${agent.pid})`);
+    const timeoutMs = Number(opts.timeout) * 1000;
+    say('wait for every container to be healthy');
+    const pending = await waitHealthy(ex, result.user, timeoutMs, (p) => say(`waiting for ${p.join(', ')}`));
+    if (pending.length > 0) {
+      process.stderr.write(
+        `not healthy after ${opts.timeout}s: ${pending.join(', ')}; see \`triplane status\`\n`,
+      );
+      process.exitCode = EXIT.failed;
+      return;
+    }
     const url = `http://127.0.0.1:${result.varnishPort}/`;
     say(`wait for ${url}health_check.php`);
-    const ok = await waitForHttp(`${url}health_check.php`, Number(opts.timeout) * 1000, (last) => say(`waiting: ${last}`));
+    const ok = await waitForHttp(`${url}health_check.php`, Number(opts.timeout) * 1000, (last) =>
+      say(`waiting: ${last}`),
+    );
     if (!ok) {
-      process.stderr.write(`store ${loaded.spec.name} did not answer within ${opts.timeout}s; see \`triplane status\`\n`);
+      process.stderr.write(
+        `store ${loaded.spec.name} did not answer within ${opts.timeout}s; see \`triplane status\`\n`,
+      );
       process.exitCode = EXIT.failed;
       return;
     }
@@ -132,7 +154,7 @@ program
 
 program
   .command('down')
-  .description('stop and remove the stores\' containers (volumes stay) and stop the agent')
+  .description("stop and remove the stores' containers (volumes stay) and stop the agent")
   .argument('[stores...]', 'only these stores (default: all)')
   .option(...dataDirOption)
   .action(async (stores: string[], opts: { dataDir: string }) => {
@@ -141,7 +163,8 @@ program
     const say = progress('down');
     const targets = stores.length > 0 ? stores : listStores(dataDir).map((r) => r.store);
     for (const s of targets) {
-      if (!storeRecord(dataDir, s)) throw new AgentError('TP_STORE_UNKNOWN', `store ${JSON.stringify(s)} is not known in ${dataDir}`);
+      if (!storeRecord(dataDir, s))
+        throw new AgentError('TP_STORE_UNKNOWN', `store ${JSON.stringify(s)} is not known in ${dataDir}`);
       await downStore(dataDir, ex, s, say);
     }
     if (listStores(dataDir).every((r) => r.state === 'down')) {
@@ -158,7 +181,8 @@ program
   .option(...dataDirOption)
   .action(async (store: string, opts: { yes?: boolean; dataDir: string }) => {
     const dataDir = resolve(opts.dataDir);
-    if (!storeRecord(dataDir, store)) throw new AgentError('TP_STORE_UNKNOWN', `store ${JSON.stringify(store)} is not known in ${dataDir}`);
+    if (!storeRecord(dataDir, store))
+      throw new AgentError('TP_STORE_UNKNOWN', `store ${JSON.stringify(store)} is not known in ${dataDir}`);
     if (!opts.yes) {
       if (!process.stdin.isTTY) {
         process.stderr.write(`destroy deletes ${store}'s database and media; pass --yes to confirm\n`);
@@ -167,7 +191,9 @@ program
       }
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await rl.question(`Delete store ${store} with its database and media? Type the store name: `);
+      const answer = await rl.question(
+        `Delete store ${store} with its database and media? Type the store name: `,
+      );
       rl.close();
       if (answer.trim() !== store) {
         process.stderr.write('not confirmed; nothing was changed\n');
@@ -209,7 +235,11 @@ program
   .option(...dataDirOption)
   .option('--interval <ms>', 'supervisor pass interval', '10000')
   .action(async (opts: { dataDir: string; interval: string }) => {
-    const agent = new Agent({ dataDir: resolve(opts.dataDir), intervalMs: Number(opts.interval), log: pino({ name: 'triplane-agent' }) });
+    const agent = new Agent({
+      dataDir: resolve(opts.dataDir),
+      intervalMs: Number(opts.interval),
+      log: pino({ name: 'triplane-agent' }),
+    });
     await agent.start();
     await new Promise<void>((done) => {
       const stop = () => void agent.stop().then(done);

@@ -21,16 +21,25 @@ function typeOf(s: JsonSchema): string {
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
   if (s.anyOf) return s.anyOf.map(typeOf).join(' \\| ');
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
-  if (s.type === 'object' && typeof s.additionalProperties === 'object') return `map of ${typeOf(s.additionalProperties)}`;
-  const range = s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : '';
+  if (s.type === 'object' && typeof s.additionalProperties === 'object')
+    return `map of ${typeOf(s.additionalProperties)}`;
+  const range =
+    s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : '';
   return `${Array.isArray(s.type) ? s.type.join(' | ') : (s.type ?? 'any')}${range}`;
 }
 
 function rows(s: JsonSchema, path: string, required: boolean, out: string[]): void {
   const isSection = s.type === 'object' && s.properties;
   if (!isSection || (s.description && path)) {
-    const def = s.default === undefined || isSection ? (required ? '**required**' : '') : `\`${JSON.stringify(s.default)}\``;
-    out.push(`| \`${path}\` | ${isSection ? 'section' : typeOf(s)} | ${def} | ${(s.description ?? '').replace(/\n/g, ' ')} |`);
+    const def =
+      s.default === undefined || isSection
+        ? required
+          ? '**required**'
+          : ''
+        : `\`${JSON.stringify(s.default)}\``;
+    out.push(
+      `| \`${path}\` | ${isSection ? 'section' : typeOf(s)} | ${def} | ${(s.description ?? '').replace(/\n/g, ' ')} |`,
+    );
   }
   if (isSection) {
     for (const [k, v] of Object.entries(s.properties!)) {
@@ -38,7 +47,8 @@ function rows(s: JsonSchema, path: string, required: boolean, out: string[]): vo
     }
   }
   if (s.type === 'array' && s.items?.properties) {
-    for (const [k, v] of Object.entries(s.items.properties)) rows(v, `${path}[].${k}`, s.items.required?.includes(k) ?? false, out);
+    for (const [k, v] of Object.entries(s.items.properties))
+      rows(v, `${path}[].${k}`, s.items.required?.includes(k) ?? false, out);
   }
 }
 

@@ -16,11 +16,10 @@ const Hostname = z
     error: (iss) => `expected a domain name like "shop.example.com", got ${JSON.stringify(iss.input)}`,
   });
 
-const ImageRef = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, {
-    error: (iss) => `expected an image reference like "localhost/triplane/redis:latest", got ${JSON.stringify(iss.input)}`,
-  });
+const ImageRef = z.string().regex(/^[a-z0-9][a-z0-9._/:@-]*$/i, {
+  error: (iss) =>
+    `expected an image reference like "localhost/triplane/redis:latest", got ${JSON.stringify(iss.input)}`,
+});
 
 const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
 const CronSchedule = z.string().refine(
@@ -28,7 +27,10 @@ const CronSchedule = z.string().refine(
     const fields = s.trim().split(/\s+/);
     return fields.length === 5 && fields.every((f) => CRON_FIELD.test(f));
   },
-  { error: (iss) => `expected a five-field cron schedule like "*/5 * * * *", got ${JSON.stringify(iss.input)}` },
+  {
+    error: (iss) =>
+      `expected a five-field cron schedule like "*/5 * * * *", got ${JSON.stringify(iss.input)}`,
+  },
 );
 
 /** PHP settings applied by the php-fpm image's entrypoint. */
@@ -41,7 +43,12 @@ const Php = z.strictObject({
 
 const Replicas = z
   .strictObject({
-    min: z.int().min(1).max(32).default(1).describe('Pods started by `apply`; the autoscaler never goes below.'),
+    min: z
+      .int()
+      .min(1)
+      .max(32)
+      .default(1)
+      .describe('Pods started by `apply`; the autoscaler never goes below.'),
     max: z.int().min(1).max(32).default(4).describe('Upper bound for the autoscaler.'),
   })
   .check((ctx) => {
@@ -73,24 +80,43 @@ const App = z.strictObject({
     .prefault({})
     .describe('Targets for the autoscaler.'),
   env: z
-    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected an UPPER_SNAKE_CASE variable name' }), z.string())
+    .record(
+      z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected an UPPER_SNAKE_CASE variable name' }),
+      z.string(),
+    )
     .default({})
     .describe('Extra environment variables for app, admin and cron containers.'),
 });
 
 const Admin = z.strictObject({
-  enabled: z.boolean().default(false).describe('Run a separate admin pod that serves `pathPrefix` (never cached).'),
+  enabled: z
+    .boolean()
+    .default(false)
+    .describe('Run a separate admin pod that serves `pathPrefix` (never cached).'),
   pathPrefix: z
     .string()
-    .regex(/^\/[a-z0-9_-]+$/i, { error: (iss) => `expected a path like "/admin", got ${JSON.stringify(iss.input)}` })
+    .regex(/^\/[a-z0-9_-]+$/i, {
+      error: (iss) => `expected a path like "/admin", got ${JSON.stringify(iss.input)}`,
+    })
     .default('/admin')
     .describe('Requests under this path go to the admin pod.'),
   replicas: z.int().min(1).max(4).default(1).describe('Admin pods.'),
 });
 
-const EvictionPolicy = z.enum(['noeviction', 'allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'allkeys-random']);
+const EvictionPolicy = z.enum([
+  'noeviction',
+  'allkeys-lru',
+  'allkeys-lfu',
+  'volatile-lru',
+  'volatile-lfu',
+  'allkeys-random',
+]);
 
-function redisPartition(defaults: { maxmemory: string; policy: z.infer<typeof EvictionPolicy>; persistence: 'none' | 'aof' }) {
+function redisPartition(defaults: {
+  maxmemory: string;
+  policy: z.infer<typeof EvictionPolicy>;
+  persistence: 'none' | 'aof';
+}) {
   return z
     .strictObject({
       maxmemory: Size.default(defaults.maxmemory).describe('Redis `maxmemory`.'),
@@ -106,7 +132,9 @@ function redisPartition(defaults: { maxmemory: string; policy: z.infer<typeof Ev
 const Varnish = z.strictObject({
   image: ImageRef.default('localhost/triplane/varnish:latest').describe('Varnish image.'),
   memory: Size.default('256mb').describe('Cache storage (`-s malloc`).'),
-  grace: Duration.default('300s').describe('How long stale pages are served while the app pods are unhealthy.'),
+  grace: Duration.default('300s').describe(
+    'How long stale pages are served while the app pods are unhealthy.',
+  ),
   ttl: Duration.default('86400s').describe('Default TTL for cacheable pages without `s-maxage`.'),
   port: z
     .union([z.literal('auto'), z.int().min(1024).max(65535)])
@@ -141,7 +169,9 @@ const Services = z.strictObject({
       jobs: z
         .array(
           z.strictObject({
-            name: z.string().regex(/^[a-z0-9-]+$/, { error: (iss) => `expected a job name like "consume-orders", got ${JSON.stringify(iss.input)}` }),
+            name: z.string().regex(/^[a-z0-9-]+$/, {
+              error: (iss) => `expected a job name like "consume-orders", got ${JSON.stringify(iss.input)}`,
+            }),
             schedule: CronSchedule,
             command: z.string().min(1).describe('Shell command run as www-data in /var/www/app.'),
           }),
@@ -167,15 +197,28 @@ const Services = z.strictObject({
         });
       }
       if (s.image && s.endpoint) {
-        ctx.issues.push({ code: 'custom', input: s.endpoint, path: ['endpoint'], message: 'set `image` or `endpoint`, not both' });
+        ctx.issues.push({
+          code: 'custom',
+          input: s.endpoint,
+          path: ['endpoint'],
+          message: 'set `image` or `endpoint`, not both',
+        });
       }
     })
     .prefault({}),
   database: z
     .strictObject({
       image: ImageRef.default('localhost/triplane/mariadb:latest').describe('MariaDB image.'),
-      name: z.string().regex(/^[a-z_][a-z0-9_]{0,63}$/).default('store').describe('Database name.'),
-      user: z.string().regex(/^[a-z_][a-z0-9_]{0,31}$/).default('store').describe('Database user of the app.'),
+      name: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,63}$/)
+        .default('store')
+        .describe('Database name.'),
+      user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,31}$/)
+        .default('store')
+        .describe('Database user of the app.'),
       bufferPool: Size.default('256mb').describe('InnoDB buffer pool size.'),
     })
     .prefault({}),

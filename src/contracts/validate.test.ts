@@ -5,7 +5,9 @@ import { parseStackYaml, validateStack } from './validate.ts';
 function problems(yaml: string) {
   const r = parseStackYaml(yaml);
   assert.equal(r.ok, false, 'expected the stack to be rejected');
-  return r.ok ? [] : r.problems.map((p) => ({ path: p.path, line: p.line, value: p.value, message: p.message }));
+  return r.ok
+    ? []
+    : r.problems.map((p) => ({ path: p.path, line: p.line, value: p.value, message: p.message }));
 }
 
 test('fills every default from a file with only a name', () => {

@@ -17,7 +17,10 @@ export interface SpecProblem {
 export type SpecResult = { ok: true; spec: StackSpec } | { ok: false; problems: SpecProblem[] };
 
 function joinPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 function distance(a: string, b: string): number {
@@ -56,7 +59,11 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
 function unwrapObject(schema: z.core.$ZodType): { shape: Record<string, z.core.$ZodType> } | undefined {
   let s: z.core.$ZodType | undefined = schema;
   for (let i = 0; i < 8 && s; i++) {
-    const def = s._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
+    const def = s._zod.def as unknown as {
+      type: string;
+      innerType?: z.core.$ZodType;
+      shape?: Record<string, z.core.$ZodType>;
+    };
     if (def.type === 'object') return { shape: def.shape ?? {} };
     s = def.innerType;
   }
@@ -73,7 +80,8 @@ export function toProblems(issues: readonly z.core.$ZodIssue[], input: unknown):
         const best = known
           .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
           .sort((a, b) => a.d - b.d)[0];
-        const hint = best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best.k}"?)` : '';
+        const hint =
+          best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best.k}"?)` : '';
         out.push({
           path: joinPath([...issue.path, key]),
           message: `unknown key${hint}; allowed here: ${known.join(', ')}`,
@@ -116,14 +124,19 @@ export function parseStackYaml(text: string): SpecResult {
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((e) => ({ path: '(file)', message: e.message.split('\n')[0]!, line: lineOf(e.pos[0]) })),
+      problems: doc.errors.map((e) => ({
+        path: '(file)',
+        message: e.message.split('\n')[0]!,
+        line: lineOf(e.pos[0]),
+      })),
     };
   }
   const input = doc.toJS() as unknown;
   const result = validateStack(input);
   if (result.ok) return result;
   const problems = result.problems.map((p) => {
-    const segments = p.path === '(root)' ? [] : p.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '');
+    const segments =
+      p.path === '(root)' ? [] : p.path.split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '');
     const keys = segments.map((s) => (/^\d+$/.test(s) ? Number(s) : s));
     // Point at the key itself when it exists (a block value starts on the next line), else at the
     // nearest parent that exists: a missing key is reported where its parent is.

@@ -43,7 +43,9 @@ describe('diagnose', () => {
     },
     {
       name: 'several missing packages',
-      facts: preparedFacts({ installedPackages: ['runc', 'crun', 'uidmap', 'mmdebstrap', 'catatonit', 'iptables'] }),
+      facts: preparedFacts({
+        installedPackages: ['runc', 'crun', 'uidmap', 'mmdebstrap', 'catatonit', 'iptables'],
+      }),
       check: 'packages',
       want: {
         level: 'error',

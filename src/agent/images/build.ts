@@ -5,6 +5,7 @@ import { AgentError } from '../errors.ts';
 import type { Executor } from '../executor.ts';
 import {
   HASH_TAG_LENGTH,
+  hashTaggedRef,
   IMAGES,
   IMAGES_DIR,
   type ImageName,
@@ -102,8 +103,7 @@ export async function buildImages(opts: BuildImagesOptions): Promise<BuiltImage[
   const imagesDir = opts.imagesDir ?? IMAGES_DIR;
   const hashes = imageHashes(imagesDir);
   const forced = new Set<string>(opts.force ? (opts.only ?? IMAGES.map((spec) => spec.name)) : []);
-  const refOf = (name: ImageName) =>
-    `${imageRepository(name)}:${hashes.get(name)!.slice(0, HASH_TAG_LENGTH)}`;
+  const refOf = (name: ImageName) => hashTaggedRef(name, hashes.get(name)!);
   const results: BuiltImage[] = [];
 
   for (const spec of selectImages(opts.only)) {

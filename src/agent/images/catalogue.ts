@@ -51,8 +51,12 @@ export function imageHashes(imagesDir: string = IMAGES_DIR): ReadonlyMap<ImageNa
   return hashes;
 }
 
-/** The hash-tagged reference of an image as its folder is now, e.g. `localhost/triplane/nginx:3f2a9c0b1d4e`. */
-export function imageRef(name: ImageName, imagesDir: string = IMAGES_DIR): string {
-  const hash = imageHashes(imagesDir).get(name)!;
+/** The reference tagged with (a prefix of) a content hash, e.g. `localhost/triplane/nginx:3f2a9c0b1d4e`. */
+export function hashTaggedRef(name: ImageName, hash: string): string {
   return `${imageRepository(name)}:${hash.slice(0, HASH_TAG_LENGTH)}`;
+}
+
+/** The hash-tagged reference of an image as its folder is now. */
+export function imageRef(name: ImageName, imagesDir: string = IMAGES_DIR): string {
+  return hashTaggedRef(name, imageHashes(imagesDir).get(name)!);
 }

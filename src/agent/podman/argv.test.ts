@@ -10,14 +10,23 @@ import {
   podCreate,
   secretCreate,
 } from './argv.ts';
-import type { ContainerSpec, StoreUser } from './types.ts';
+import { TEST_USER as u } from './testing.ts';
+import type { ContainerSpec } from './types.ts';
 
-const u: StoreUser = { store: 'demo', user: 'tp-demo', uid: 1001, gid: 1001, home: '/home/tp-demo', runtimeDir: '/run/user/1001' };
 const rootless = ['runuser', '-u', 'tp-demo', '--', 'podman'];
 
 test('runs every store command as the store user with its own runtime dir', () => {
   const cmd = containerList(u);
-  assert.deepEqual(cmd.argv, [...rootless, 'ps', '--all', '--format', 'json', '--filter', 'label=triplane.store=demo']);
+  assert.deepEqual(cmd.argv, [
+    ...rootless,
+    'ps',
+    '--all',
+    '--pod',
+    '--format',
+    'json',
+    '--filter',
+    'label=triplane.store=demo',
+  ]);
   assert.deepEqual(cmd.env, {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: '/home/tp-demo',
@@ -42,7 +51,13 @@ test('creates the store network on the fixed store subnet', () => {
 
 test('creates secrets from a file, never with the value in argv', () => {
   const cmd = secretCreate(u, 'demo-db-password', '/home/tp-demo/.secret-demo-db-password');
-  assert.deepEqual(cmd.argv, [...rootless, 'secret', 'create', 'demo-db-password', '/home/tp-demo/.secret-demo-db-password']);
+  assert.deepEqual(cmd.argv, [
+    ...rootless,
+    'secret',
+    'create',
+    'demo-db-password',
+    '/home/tp-demo/.secret-demo-db-password',
+  ]);
 });
 
 test('creates a pod with a fixed address and a DNS alias', () => {
@@ -165,10 +180,22 @@ test('joins a pod instead of a network and mounts read-only binds with :ro', () 
   ]);
 });
 
-test('treats unhealthy and no-healthcheck exit codes of healthcheck run as answers, not failures', () => {
+test('cuts a hung health check with timeout and treats its exit as an answer, not a failure', () => {
   const cmd = healthcheckRun(u, 'demo-redis-cache');
-  assert.deepEqual(cmd.argv, [...rootless, 'healthcheck', 'run', 'demo-redis-cache']);
-  assert.deepEqual(cmd.okExitCodes, [0, 1, 125]);
+  assert.deepEqual(cmd.argv, [
+    'runuser',
+    '-u',
+    'tp-demo',
+    '--',
+    'timeout',
+    '--kill-after=2',
+    '10',
+    'podman',
+    'healthcheck',
+    'run',
+    'demo-redis-cache',
+  ]);
+  assert.deepEqual(cmd.okExitCodes, [0, 1, 124, 125]);
 });
 
 test('copies images from root to the store user through one multi-image archive', () => {
@@ -181,5 +208,10 @@ test('copies images from root to the store user through one multi-image archive'
     'a',
     'b',
   ]);
-  assert.deepEqual(imageLoad(u, '/home/tp-demo/x.tar').argv, [...rootless, 'load', '--input', '/home/tp-demo/x.tar']);
+  assert.deepEqual(imageLoad(u, '/home/tp-demo/x.tar').argv, [
+    ...rootless,
+    'load',
+    '--input',
+    '/home/tp-demo/x.tar',
+  ]);
 });

@@ -38,7 +38,15 @@ export const STORE_SUBNET = '10.90.0.0/24';
 
 /** `podman network create` for the store's private bridge network (DNS on). */
 export function networkCreate(u: StoreUser, name: string): Command {
-  return podman(u, ['network', 'create', '--subnet', STORE_SUBNET, '--label', `${LABEL.store}=${u.store}`, name]);
+  return podman(u, [
+    'network',
+    'create',
+    '--subnet',
+    STORE_SUBNET,
+    '--label',
+    `${LABEL.store}=${u.store}`,
+    name,
+  ]);
 }
 
 /** Lists networks as JSON. */
@@ -100,7 +108,8 @@ export function containerRun(u: StoreUser, c: ContainerSpec): Command {
     args.push('--volume', `${m.source}:${m.target}${opts}`);
   }
   for (const k of Object.keys(c.env).sort()) args.push('--env', `${k}=${c.env[k]}`);
-  for (const s of Object.keys(c.secretEnv).sort()) args.push('--secret', `${s},type=env,target=${c.secretEnv[s]}`);
+  for (const s of Object.keys(c.secretEnv).sort())
+    args.push('--secret', `${s},type=env,target=${c.secretEnv[s]}`);
   args.push(
     '--health-cmd',
     c.healthCmd,
@@ -119,9 +128,17 @@ export function containerRun(u: StoreUser, c: ContainerSpec): Command {
   return podman(u, args, { timeoutMs: 180_000 });
 }
 
-/** Lists the store's containers (all states) as JSON. */
+/** Lists the store's containers (all states) as JSON; `--pod` is what fills in `PodName`. */
 export function containerList(u: StoreUser): Command {
-  return podman(u, ['ps', '--all', '--format', 'json', '--filter', `label=${LABEL.store}=${u.store}`]);
+  return podman(u, [
+    'ps',
+    '--all',
+    '--pod',
+    '--format',
+    'json',
+    '--filter',
+    `label=${LABEL.store}=${u.store}`,
+  ]);
 }
 
 /** Lists the store's pods as JSON. */
@@ -154,20 +171,42 @@ export function containerRestart(u: StoreUser, name: string): Command {
   return podman(u, ['restart', '--time', '5', name]);
 }
 
-/** Runs a container's health command once: exit 0 healthy, 1 unhealthy, 125 no health check. */
-export function healthcheckRun(u: StoreUser, name: string): Command {
-  return podman(u, ['healthcheck', 'run', name], { okExitCodes: [0, 1, 125], timeoutMs: 30_000 });
+/**
+ * Runs a container's health command once: exit 0 healthy, 1 unhealthy, 125 no health check. Podman
+ * 4.3 only notices its own timeout after the command returns, so a hung check (a frozen process) is
+ * cut by `timeout` and its exit 124 counts as unhealthy.
+ */
+export function healthcheckRun(u: StoreUser, name: string, timeoutSeconds = 10): Command {
+  const cmd = podman(u, ['healthcheck', 'run', name], {
+    okExitCodes: [0, 1, 124, 125],
+    timeoutMs: (timeoutSeconds + 10) * 1000,
+  });
+  const [runuser, dashU, user, dashes, ...rest] = cmd.argv;
+  return {
+    ...cmd,
+    argv: [runuser!, dashU!, user!, dashes!, 'timeout', '--kill-after=2', String(timeoutSeconds), ...rest],
+  };
 }
 
 /** Image IDs of references in the user's storage; missing images make it exit 125. */
 export function imageInspect(u: StoreUser | null, refs: readonly string[]): Command {
   const args = ['image', 'inspect', '--format', '{{.Id}}', ...refs];
-  return u ? podman(u, args, { okExitCodes: [0, 125] }) : { argv: ['podman', ...args], okExitCodes: [0, 125] };
+  return u
+    ? podman(u, args, { okExitCodes: [0, 125] })
+    : { argv: ['podman', ...args], okExitCodes: [0, 125] };
 }
 
 /** Root's `podman save` of several images into one archive, to be loaded by a store user. */
 export function imageSave(refs: readonly string[], archive: string): Command {
-  return { argv: ['podman', 'save', '--multi-image-archive', '--output', archive, ...refs], timeoutMs: 600_000 };
+  return {
+    argv: ['podman', 'save', '--multi-image-archive', '--output', archive, ...refs],
+    timeoutMs: 600_000,
+  };
+}
+
+/** Pulls an image from a registry into the store user's storage (for stacks naming upstream images). */
+export function imagePull(u: StoreUser, ref: string): Command {
+  return podman(u, ['pull', ref], { timeoutMs: 900_000 });
 }
 
 /** Loads an image archive into the store user's storage. */

@@ -33,7 +33,11 @@ export interface ContainerSpec {
   /** Podman secrets exposed as environment variables: secret name → variable. */
   readonly secretEnv: Readonly<Record<string, string>>;
   readonly mounts: readonly Mount[];
-  readonly publish: readonly { readonly hostIp: string; readonly hostPort: number; readonly containerPort: number }[];
+  readonly publish: readonly {
+    readonly hostIp: string;
+    readonly hostPort: number;
+    readonly containerPort: number;
+  }[];
   /** Shell command run by `podman healthcheck run`; Podman never schedules it here, the supervisor does. */
   readonly healthCmd: string;
   readonly labels: Readonly<Record<string, string>>;

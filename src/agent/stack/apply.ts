@@ -55,7 +55,11 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** Keeps a store's port once chosen, so its URL does not move between applies. */
-async function choosePort(dataDir: string, spec: StackSpec, previous: StoreRecord | undefined): Promise<number> {
+async function choosePort(
+  dataDir: string,
+  spec: StackSpec,
+  previous: StoreRecord | undefined,
+): Promise<number> {
   const wanted = spec.services.varnish.port;
   if (wanted !== 'auto') return wanted;
   if (previous) return previous.varnishPort;
@@ -63,16 +67,23 @@ async function choosePort(dataDir: string, spec: StackSpec, previous: StoreRecor
   for (let p = FIRST_PORT; p < FIRST_PORT + 500; p++) {
     if (!taken.has(p) && (await portFree(p))) return p;
   }
-  throw new AgentError('TP_NO_FREE_PORT', `no free loopback port from ${FIRST_PORT} for ${spec.name}'s Varnish`);
+  throw new AgentError(
+    'TP_NO_FREE_PORT',
+    `no free loopback port from ${FIRST_PORT} for ${spec.name}'s Varnish`,
+  );
 }
 
 /** Copies the store code into the store user's home, once per distinct content. */
 async function ensureRelease(ex: Executor, u: StoreUser, codeSrc: string): Promise<string> {
   if (!existsSync(codeSrc) || !statSync(codeSrc).isDirectory()) {
-    throw new AgentError('TP_SPEC_CODE_MISSING', `app.code: directory ${JSON.stringify(codeSrc)} does not exist`, {
-      path: 'app.code',
-      value: codeSrc,
-    });
+    throw new AgentError(
+      'TP_SPEC_CODE_MISSING',
+      `app.code: directory ${JSON.stringify(codeSrc)} does not exist`,
+      {
+        path: 'app.code',
+        value: codeSrc,
+      },
+    );
   }
   const releases = join(u.home, 'releases');
   const dir = join(releases, hashTree(codeSrc).slice(0, 16));
@@ -100,7 +111,11 @@ function ensureVcl(u: StoreUser, text: string): { path: string; hash: string } {
 }
 
 /** Secret values are generated once and kept (root-only) so a recreated secret matches the data. */
-function secretValues(dataDir: string, store: string, namesWanted: readonly string[]): Record<string, string> {
+function secretValues(
+  dataDir: string,
+  store: string,
+  namesWanted: readonly string[],
+): Record<string, string> {
   const path = layout(dataDir).secrets(store);
   const values = readJson<Record<string, string>>(path) ?? {};
   let changed = false;
@@ -115,7 +130,12 @@ function secretValues(dataDir: string, store: string, namesWanted: readonly stri
 }
 
 /** Runs the Podman commands for one planned action. */
-async function execute(ex: Executor, u: StoreUser, a: Action, secrets: Record<string, string>): Promise<void> {
+async function execute(
+  ex: Executor,
+  u: StoreUser,
+  a: Action,
+  secrets: Record<string, string>,
+): Promise<void> {
   switch (a.kind) {
     case 'create-network':
       return void (await ex.run(networkCreate(u, a.name)));

@@ -56,7 +56,11 @@ export function hashOf(value: unknown): string {
 
 type Unhashed = Omit<ContainerSpec, 'labels'> & { labels?: Record<string, string> };
 
-function finish(c: Unhashed, imageIds: Readonly<Record<string, string>>, extra: unknown = null): ContainerSpec {
+function finish(
+  c: Unhashed,
+  imageIds: Readonly<Record<string, string>>,
+  extra: unknown = null,
+): ContainerSpec {
   const labels = { ...(c.labels ?? {}), [LABEL.store]: c.store, [LABEL.role]: c.role };
   const hash = hashOf({ c: { ...c, labels }, image: imageIds[c.image] ?? null, extra });
   return { ...c, labels: { ...labels, [LABEL.hash]: hash } };
@@ -182,11 +186,30 @@ export function desiredStore(inp: DesiredInputs): DesiredStore {
       pods.push(pod);
       const env = { ...appEnv, TRIPLANE_ROLE: role };
       fin(
-        { ...common, name: `${pod.name}-php`, role, image: spec.app.image, pod: pod.name, env, secretEnv: appSecrets, mounts: codeMounts, healthCmd: tcp(9000) },
+        {
+          ...common,
+          name: `${pod.name}-php`,
+          role,
+          image: spec.app.image,
+          pod: pod.name,
+          env,
+          secretEnv: appSecrets,
+          mounts: codeMounts,
+          healthCmd: tcp(9000),
+        },
         pod.labels[LABEL.hash],
       );
       fin(
-        { ...common, name: `${pod.name}-web`, role, image: spec.app.webImage, pod: pod.name, env: { TRIPLANE_STORE: store, TRIPLANE_ROLE: role }, mounts: codeMounts, healthCmd: tcp(8080) },
+        {
+          ...common,
+          name: `${pod.name}-web`,
+          role,
+          image: spec.app.webImage,
+          pod: pod.name,
+          env: { TRIPLANE_STORE: store, TRIPLANE_ROLE: role },
+          mounts: codeMounts,
+          healthCmd: tcp(8080),
+        },
         pod.labels[LABEL.hash],
       );
     }
@@ -227,10 +250,13 @@ export function desiredStore(inp: DesiredInputs): DesiredStore {
   return { user, network: net, volumes, secrets, pods, containers };
 }
 
-/** Crontab lines for the cron runner; flock keeps a slow run from overlapping the next one. */
+/**
+ * User-crontab lines for the cron runner (its image runs each job as www-data); flock keeps a slow
+ * run from overlapping the next one.
+ */
 export function crontab(spec: StackSpec): string {
   return spec.services.cron.jobs
-    .map((j) => `${j.schedule} www-data cd /var/www/app && flock -n /tmp/triplane-cron-${j.name}.lock ${j.command}`)
+    .map((j) => `${j.schedule} cd /var/www/app && flock -n /tmp/triplane-cron-${j.name}.lock ${j.command}`)
     .join('\n');
 }
 

@@ -9,14 +9,24 @@ import { names } from './desired.ts';
 import { observeStore } from './observe.ts';
 
 /** Stops and removes a store's pods and containers; volumes, secrets and the network stay. */
-export async function downStore(dataDir: string, ex: Executor, store: string, say: (m: string) => void = () => {}): Promise<void> {
+export async function downStore(
+  dataDir: string,
+  ex: Executor,
+  store: string,
+  say: (m: string) => void = () => {},
+): Promise<void> {
   const paths = layout(dataDir);
   await withLock(paths.applyLock(store), `store ${store}`, async () => {
     const u = await existingStoreUser(ex, store);
     const seen = await observeStore(ex, u);
     if (seen.pods.length > 0) {
       say(`remove ${seen.pods.length} pod(s) of ${store}`);
-      await ex.run(podRemove(u, seen.pods.map((p) => p.name)));
+      await ex.run(
+        podRemove(
+          u,
+          seen.pods.map((p) => p.name),
+        ),
+      );
     }
     const loose = seen.containers.filter((c) => !c.pod).map((c) => c.name);
     if (loose.length > 0) {
@@ -29,7 +39,12 @@ export async function downStore(dataDir: string, ex: Executor, store: string, sa
 }
 
 /** Removes a store entirely: containers, volumes (data!), secrets, network, its unix user and records. */
-export async function destroyStore(dataDir: string, ex: Executor, store: string, say: (m: string) => void = () => {}): Promise<void> {
+export async function destroyStore(
+  dataDir: string,
+  ex: Executor,
+  store: string,
+  say: (m: string) => void = () => {},
+): Promise<void> {
   await downStore(dataDir, ex, store, say);
   const paths = layout(dataDir);
   await withLock(paths.applyLock(store), `store ${store}`, async () => {

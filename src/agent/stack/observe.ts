@@ -15,11 +15,14 @@ interface PsEntry {
 export async function observeStore(ex: Executor, u: StoreUser): Promise<ObservedStore> {
   const json = async <T>(cmd: ReturnType<typeof containerList>): Promise<T[]> => {
     const out = (await ex.run(cmd)).stdout.trim();
-    return out ? (JSON.parse(out) as T[]) ?? [] : [];
+    return out ? ((JSON.parse(out) as T[]) ?? []) : [];
   };
   const nets = await json<{ name: string }>(networkList(u));
   const vols = await json<{ Name: string }>(volumeList(u));
-  const secrets = (await ex.run(secretList(u))).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const secrets = (await ex.run(secretList(u))).stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const pods = await json<{ Name: string; Labels?: Record<string, string> | null }>(podList(u));
   const ctrs = await json<PsEntry>(containerList(u));
   return {

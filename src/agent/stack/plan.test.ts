@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StackSpec } from '../../contracts/stack.ts';
 import { LABEL } from '../podman/argv.ts';
-import type { StoreUser } from '../podman/types.ts';
+import { TEST_USER as u } from '../podman/testing.ts';
 import { desiredStore } from './desired.ts';
 import { type ObservedStore, planStore } from './plan.ts';
-
-const u: StoreUser = { store: 'demo', user: 'tp-demo', uid: 1001, gid: 1001, home: '/home/tp-demo', runtimeDir: '/run/user/1001' };
 
 function desired(input: Record<string, unknown> = {}) {
   const spec = StackSpec.parse({ name: 'demo', ...input });
@@ -27,7 +25,12 @@ function runningAs(d: ReturnType<typeof desired>): ObservedStore {
     volumes: [...d.volumes],
     secrets: [...d.secrets],
     pods: d.pods.map((p) => ({ name: p.name, hash: p.labels[LABEL.hash] })),
-    containers: d.containers.map((c) => ({ name: c.name, hash: c.labels[LABEL.hash], state: 'running', pod: c.pod })),
+    containers: d.containers.map((c) => ({
+      name: c.name,
+      hash: c.labels[LABEL.hash],
+      state: 'running',
+      pod: c.pod,
+    })),
   };
 }
 
@@ -36,7 +39,11 @@ const empty: ObservedStore = { networks: [], volumes: [], secrets: [], pods: [],
 test('creates everything on an empty host, services before pods and Varnish last but cron', () => {
   const d = desired();
   const kinds = planStore(d, empty).map((a) =>
-    a.kind === 'run-container' ? `run ${a.container.name}` : a.kind === 'create-pod' ? `pod ${a.pod.name}` : `${a.kind} ${a.name}`,
+    a.kind === 'run-container'
+      ? `run ${a.container.name}`
+      : a.kind === 'create-pod'
+        ? `pod ${a.pod.name}`
+        : `${a.kind} ${a.name}`,
   );
   assert.deepEqual(kinds, [
     'create-network demo-net',
@@ -67,7 +74,10 @@ test('plans nothing when everything runs as desired', () => {
 test('starts a stopped container instead of replacing it', () => {
   const d = desired();
   const obs = runningAs(d);
-  const stopped = { ...obs, containers: obs.containers.map((c) => (c.name === 'demo-redis-cache' ? { ...c, state: 'exited' } : c)) };
+  const stopped = {
+    ...obs,
+    containers: obs.containers.map((c) => (c.name === 'demo-redis-cache' ? { ...c, state: 'exited' } : c)),
+  };
   assert.deepEqual(planStore(d, stopped), [{ kind: 'start-container', name: 'demo-redis-cache' }]);
 });
 
@@ -84,8 +94,17 @@ test('replaces only the containers whose settings changed', () => {
 test('scales app pods up by adding pods and down by removing them', () => {
   const one = desired();
   const three = desired({ app: { replicas: { min: 3, max: 4 } } });
-  const up = planStore(three, runningAs(one)).map((a) => (a.kind === 'create-pod' ? `pod ${a.pod.name} ${a.pod.ip}` : a.kind));
-  assert.deepEqual(up, ['pod demo-app-2 10.90.0.12', 'run-container', 'run-container', 'pod demo-app-3 10.90.0.13', 'run-container', 'run-container']);
+  const up = planStore(three, runningAs(one)).map((a) =>
+    a.kind === 'create-pod' ? `pod ${a.pod.name} ${a.pod.ip}` : a.kind,
+  );
+  assert.deepEqual(up, [
+    'pod demo-app-2 10.90.0.12',
+    'run-container',
+    'run-container',
+    'pod demo-app-3 10.90.0.13',
+    'run-container',
+    'run-container',
+  ]);
   const down = planStore(one, runningAs(three));
   assert.deepEqual(
     down.map((a) => `${a.kind} ${'name' in a ? a.name : ''}`),
@@ -96,33 +115,54 @@ test('scales app pods up by adding pods and down by removing them', () => {
 test('removes disabled services and replaces the PHP containers that lose their settings', () => {
   const all = desired();
   const noMq = desired({ services: { rabbitmq: { enabled: false }, cron: { enabled: false } } });
-  const names = planStore(noMq, runningAs(all)).filter((a) => a.kind === 'remove-container').map((a) => ('name' in a ? a.name : ''));
+  const names = planStore(noMq, runningAs(all))
+    .filter((a) => a.kind === 'remove-container')
+    .map((a) => ('name' in a ? a.name : ''));
   assert.deepEqual(names.sort(), ['demo-app-1-php', 'demo-cron', 'demo-rabbitmq']);
 });
 
 test('a new image ID replaces the containers using that image and nothing else', () => {
   const spec = StackSpec.parse({ name: 'demo' });
   const mk = (id: string) =>
-    desiredStore({ spec, user: u, varnishPort: 8180, codeDir: '/c', vcl: { path: '/v', hash: 'x' }, imageIds: { 'localhost/triplane/redis:latest': id } });
+    desiredStore({
+      spec,
+      user: u,
+      varnishPort: 8180,
+      codeDir: '/c',
+      vcl: { path: '/v', hash: 'x' },
+      imageIds: { 'localhost/triplane/redis:latest': id },
+    });
   const actions = planStore(mk('new'), runningAs(mk('old')));
-  const removed = actions.filter((a) => a.kind === 'remove-container').map((a) => ('name' in a ? a.name : ''));
+  const removed = actions
+    .filter((a) => a.kind === 'remove-container')
+    .map((a) => ('name' in a ? a.name : ''));
   assert.deepEqual(removed, ['demo-redis-cache', 'demo-redis-page', 'demo-redis-session']);
 });
 
 test('gives redis partitions their eviction policy and persistence', () => {
   const d = desired();
   const cmd = (role: string) => d.containers.find((c) => c.role === role)!.command!.join(' ');
-  assert.match(cmd('redis-cache'), /--maxmemory 256m --maxmemory-policy allkeys-lru --save {2}--appendonly no$/);
+  assert.match(
+    cmd('redis-cache'),
+    /--maxmemory 256m --maxmemory-policy allkeys-lru --save {2}--appendonly no$/,
+  );
   assert.match(cmd('redis-page'), /--maxmemory-policy allkeys-lru .*--appendonly no$/);
-  assert.match(cmd('redis-session'), /--maxmemory 128m --maxmemory-policy noeviction --save {2}--appendonly yes --appendfsync everysec --dir \/var\/lib\/redis$/);
+  assert.match(
+    cmd('redis-session'),
+    /--maxmemory 128m --maxmemory-policy noeviction --save {2}--appendonly yes --appendfsync everysec --dir \/var\/lib\/redis$/,
+  );
 });
 
 test('runs exactly one cron runner whose jobs never overlap', () => {
-  const d = desired({ services: { cron: { jobs: [{ name: 'orders', schedule: '* * * * *', command: 'php bin/consume-orders.php' }] } } });
+  const d = desired({
+    services: {
+      cron: { jobs: [{ name: 'orders', schedule: '* * * * *', command: 'php bin/consume-orders.php' }] },
+    },
+  });
   const cron = d.containers.filter((c) => c.role === 'cron');
   assert.equal(cron.length, 1);
   assert.equal(
     cron[0]!.env.TRIPLANE_CRONTAB,
-    '* * * * * www-data cd /var/www/app && flock -n /tmp/triplane-cron-orders.lock php bin/consume-orders.php',
+    '* * * * * cd /var/www/app && flock -n /tmp/triplane-cron-orders.lock php bin/consume-orders.php',
   );
 });

@@ -36,9 +36,12 @@ export function planStore(desired: DesiredStore, observed: ObservedStore): Actio
   const actions: Action[] = [];
   const have = (list: readonly string[], name: string) => list.includes(name);
 
-  if (!have(observed.networks, desired.network)) actions.push({ kind: 'create-network', name: desired.network });
-  for (const v of desired.volumes) if (!have(observed.volumes, v)) actions.push({ kind: 'create-volume', name: v });
-  for (const s of desired.secrets) if (!have(observed.secrets, s)) actions.push({ kind: 'create-secret', name: s });
+  if (!have(observed.networks, desired.network))
+    actions.push({ kind: 'create-network', name: desired.network });
+  for (const v of desired.volumes)
+    if (!have(observed.volumes, v)) actions.push({ kind: 'create-volume', name: v });
+  for (const s of desired.secrets)
+    if (!have(observed.secrets, s)) actions.push({ kind: 'create-secret', name: s });
 
   const wantedPods = new Map(desired.pods.map((p) => [p.name, p]));
   const removedPods = new Set<string>();
@@ -59,7 +62,8 @@ export function planStore(desired: DesiredStore, observed: ObservedStore): Actio
     if (c.pod && removedPods.has(c.pod)) continue;
     const want = wanted.get(c.name);
     if (!want) actions.push({ kind: 'remove-container', name: c.name, why: 'no longer in the spec' });
-    else if (want.labels[LABEL.hash] !== c.hash) actions.push({ kind: 'remove-container', name: c.name, why: 'settings changed' });
+    else if (want.labels[LABEL.hash] !== c.hash)
+      actions.push({ kind: 'remove-container', name: c.name, why: 'settings changed' });
     else kept.set(c.name, c.state);
   }
 

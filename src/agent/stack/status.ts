@@ -25,7 +25,9 @@ export interface ContainerFacts {
 export async function inspectStore(ex: Executor, u: StoreUser): Promise<ContainerFacts[]> {
   const ps = (await ex.run(containerList(u))).stdout.trim();
   const entries = (
-    ps ? (JSON.parse(ps) as { Names?: string[]; Labels?: Record<string, string> | null; IsInfra?: boolean }[]) : []
+    ps
+      ? (JSON.parse(ps) as { Names?: string[]; Labels?: Record<string, string> | null; IsInfra?: boolean }[])
+      : []
   ).filter((c) => c.Labels?.[LABEL.role] && !c.IsInfra);
   if (entries.length === 0) return [];
   const names = entries.map((c) => c.Names?.[0] ?? '').filter(Boolean);
@@ -37,7 +39,11 @@ export async function inspectStore(ex: Executor, u: StoreUser): Promise<Containe
       const role = ContainerRole.safeParse(c.Config?.Labels?.[LABEL.role]);
       const h = c.State.Health?.Status;
       const health: ContainerStatus['health'] =
-        h === 'healthy' || h === 'unhealthy' || h === 'starting' ? h : c.State.Status === 'running' ? 'starting' : 'none';
+        h === 'healthy' || h === 'unhealthy' || h === 'starting'
+          ? h
+          : c.State.Status === 'running'
+            ? 'starting'
+            : 'none';
       return role.success
         ? {
             name: c.Name.replace(/^\//, ''),

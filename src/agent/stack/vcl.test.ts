@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateVcl } from './vcl.ts';
 
-const base = { appHosts: ['app-1', 'app-2'], adminHosts: [], adminPathPrefix: '/admin', grace: '300s', ttl: '1d' };
+const base = {
+  appHosts: ['app-1', 'app-2'],
+  adminHosts: [],
+  adminPathPrefix: '/admin',
+  grace: '300s',
+  ttl: '1d',
+};
 
 test('declares one probed backend per app pod and a round-robin director over them', () => {
   const vcl = generateVcl(base);
@@ -26,7 +32,10 @@ test('applies the grace and default TTL from the spec in seconds', () => {
 
 test('sends the admin path to the admin pods when they exist, uncached', () => {
   const withAdmin = generateVcl({ ...base, adminHosts: ['admin-1'], adminPathPrefix: '/backoffice' });
-  assert.match(withAdmin, /if \(req\.url ~ "\^\/backoffice\(\/\|\\\?\|\$\)"\) \{\n {8}set req\.backend_hint = admin\.backend\(\);\n {8}return \(pass\);/);
+  assert.match(
+    withAdmin,
+    /if \(req\.url ~ "\^\/backoffice\(\/\|\\\?\|\$\)"\) \{\n {8}set req\.backend_hint = admin\.backend\(\);\n {8}return \(pass\);/,
+  );
   assert.match(withAdmin, /backend admin_1/);
   const without = generateVcl(base);
   assert.match(without, /set req\.backend_hint = app\.backend\(\);\n {8}return \(pass\);/);

@@ -70,6 +70,11 @@ export function decide(
   const stable = now - healthySince >= cfg.stableMs;
   return {
     verdict: 'ok',
-    mem: { failures: 0, nextAllowedAt: mem.nextAllowedAt, backoffMs: stable ? 0 : mem.backoffMs, healthySince },
+    mem: {
+      failures: 0,
+      nextAllowedAt: mem.nextAllowedAt,
+      backoffMs: stable ? 0 : mem.backoffMs,
+      healthySince,
+    },
   };
 }

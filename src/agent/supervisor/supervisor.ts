@@ -47,7 +47,9 @@ export class Supervisor {
   start(): void {
     this.stopped = false;
     const loop = async () => {
-      this.running = this.pass().catch((e: unknown) => this.o.log.error({ err: e }, 'supervisor pass failed'));
+      this.running = this.pass().catch((e: unknown) =>
+        this.o.log.error({ err: e }, 'supervisor pass failed'),
+      );
       await this.running;
       if (!this.stopped) this.timer = setTimeout(loop, this.o.intervalMs ?? 10_000);
     };
@@ -81,19 +83,30 @@ export class Supervisor {
       let health: 'healthy' | 'unhealthy' | 'none' = 'none';
       if (c.state === 'running') {
         const r = await ex.run(healthcheckRun(u, c.name));
-        health = r.exitCode === 0 ? 'healthy' : r.exitCode === 1 ? 'unhealthy' : 'none';
+        // 124: the check hung past its timeout, which is as unhealthy as a failed one.
+        health = r.exitCode === 0 ? 'healthy' : r.exitCode === 1 || r.exitCode === 124 ? 'unhealthy' : 'none';
       }
       const key = `${store}/${c.name}`;
-      const { verdict, mem } = decide(c.state, health, this.memory.get(key) ?? FRESH, Date.now(), this.o.decide ?? DEFAULT_DECIDE);
+      const { verdict, mem } = decide(
+        c.state,
+        health,
+        this.memory.get(key) ?? FRESH,
+        Date.now(),
+        this.o.decide ?? DEFAULT_DECIDE,
+      );
       this.memory.set(key, mem);
       if (verdict !== 'restart' && verdict !== 'start') continue;
       const reason = verdict === 'restart' ? 'health check failed repeatedly' : `container stayed ${c.state}`;
       this.o.log.warn({ store, container: c.name, action: verdict, reason }, 'repairing container');
       await ex.run(verdict === 'restart' ? containerRestart(u, c.name) : containerStart(u, [c.name]));
       record.restarts[c.name] = (record.restarts[c.name] ?? 0) + 1;
-      record.recent = [...record.recent, { at: new Date().toISOString(), container: c.name, action: verdict, reason }].slice(-50);
+      record.recent = [
+        ...record.recent,
+        { at: new Date().toISOString(), container: c.name, action: verdict, reason },
+      ].slice(-50);
       changed = true;
     }
-    if (changed) writeFileAtomic(layout(this.o.dataDir).supervisor(store), `${JSON.stringify(record, null, 2)}\n`);
+    if (changed)
+      writeFileAtomic(layout(this.o.dataDir).supervisor(store), `${JSON.stringify(record, null, 2)}\n`);
   }
 }

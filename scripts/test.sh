@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite (README contract): lint, types, unit tests, then process and system tests
+# on real rootless Podman. Installs what it needs first, so it works on a fresh Debian 12 machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shopt -s globstar nullglob
+
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund
+fi
+
+echo "== lint and types"
+npx biome check src test bench scripts
+npx tsc --noEmit
+
+echo "== tests"
+# Files run one at a time: the system tests share Podman, images and store users.
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec \
+  src/**/*.test.ts test/*.test.ts "$@"
