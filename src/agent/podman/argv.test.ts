@@ -1,14 +1,30 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Command } from '../executor.ts';
 import {
+  containerInspect,
   containerList,
+  containerRemove,
+  containerRestart,
   containerRun,
+  containerStart,
   healthcheckRun,
+  imageInspect,
   imageLoad,
+  imagePull,
   imageSave,
   networkCreate,
+  networkList,
+  networkRemove,
   podCreate,
+  podList,
+  podRemove,
   secretCreate,
+  secretList,
+  secretRemove,
+  volumeCreate,
+  volumeList,
+  volumeRemove,
 } from './argv.ts';
 import { TEST_USER as u } from './testing.ts';
 import type { ContainerSpec } from './types.ts';
@@ -213,5 +229,38 @@ test('copies images from root to the store user through one multi-image archive'
     'load',
     '--input',
     '/home/tp-demo/x.tar',
+  ]);
+});
+
+test('builds the exact argv of every other store command', () => {
+  const cases: [Command, string[]][] = [
+    [networkList(u), ['network', 'ls', '--format', 'json']],
+    [volumeCreate(u, 'demo-media'), ['volume', 'create', '--label', 'triplane.store=demo', 'demo-media']],
+    [volumeList(u), ['volume', 'ls', '--format', 'json']],
+    [secretList(u), ['secret', 'ls', '--noheading', '--format', '{{.Name}}']],
+    [podList(u), ['pod', 'ps', '--format', 'json', '--filter', 'label=triplane.store=demo']],
+    [containerInspect(u, ['a', 'b']), ['container', 'inspect', 'a', 'b']],
+    [containerRemove(u, ['a']), ['rm', '--force', '--time', '10', 'a']],
+    [podRemove(u, ['demo-app-1']), ['pod', 'rm', '--force', '--time', '10', 'demo-app-1']],
+    [containerStart(u, ['a', 'b']), ['start', 'a', 'b']],
+    [containerRestart(u, 'a'), ['restart', '--time', '5', 'a']],
+    [imageInspect(u, ['localhost/x']), ['image', 'inspect', '--format', '{{.Id}}', 'localhost/x']],
+    [imagePull(u, 'docker.io/library/redis:7'), ['pull', 'docker.io/library/redis:7']],
+    [
+      volumeRemove(u, ['demo-media', 'demo-database']),
+      ['volume', 'rm', '--force', 'demo-media', 'demo-database'],
+    ],
+    [networkRemove(u, 'demo-net'), ['network', 'rm', '--force', 'demo-net']],
+    [secretRemove(u, ['demo-db-password']), ['secret', 'rm', 'demo-db-password']],
+  ];
+  for (const [cmd, args] of cases) assert.deepEqual(cmd.argv, [...rootless, ...args]);
+  // Root's own storage is where images are built; only that inspect runs without runuser.
+  assert.deepEqual(imageInspect(null, ['localhost/x']).argv, [
+    'podman',
+    'image',
+    'inspect',
+    '--format',
+    '{{.Id}}',
+    'localhost/x',
   ]);
 });
