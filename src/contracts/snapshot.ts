@@ -1,0 +1,264 @@
+import { z } from 'zod';
+
+/** A CIDR block or a single address (IPv4 or IPv6), e.g. "10.0.0.0/8", "2001:db8::/32", "127.0.0.1". */
+const Cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, {
+  error: (iss) => `expected an IP address or CIDR like "10.0.0.0/8", got ${JSON.stringify(iss.input)}`,
+});
+
+const Id = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, {
+  error: (iss) =>
+    `expected an id of lowercase letters, digits, ".", "_" and "-", got ${JSON.stringify(iss.input)}`,
+});
+
+/** One backend address of a pool. */
+export const UpstreamMember = z.strictObject({
+  host: z.string().min(1),
+  port: z.int().min(1).max(65535),
+});
+
+/** A pool of interchangeable upstream members with its health checks and timeouts. */
+export const UpstreamPool = z.strictObject({
+  id: Id,
+  members: z.array(UpstreamMember).min(1),
+  healthCheck: z
+    .strictObject({
+      path: z.string().startsWith('/').default('/health_check.php'),
+      intervalMs: z.int().min(100).default(2000),
+      timeoutMs: z.int().min(50).default(1000),
+      /** Failed checks in a row before a member is marked down. */
+      unhealthyAfter: z.int().min(1).default(2),
+      /** Passed checks in a row before a down member is used again. */
+      healthyAfter: z.int().min(1).default(2),
+    })
+    .prefault({}),
+  /** Errors in a row on live traffic that eject a member for `ejectMs`. */
+  passiveFailures: z.int().min(1).default(3),
+  ejectMs: z.int().min(100).default(10_000),
+  connectTimeoutMs: z.int().min(10).default(2000),
+  responseTimeoutMs: z.int().min(100).default(60_000),
+  keepAliveConnections: z.int().min(1).default(64),
+});
+
+/** A host (and path prefix) that leads to a pool, for one store. */
+export const Route = z.strictObject({
+  id: Id,
+  store: Id,
+  hosts: z.array(z.string().min(1)).min(1),
+  pathPrefix: z.string().startsWith('/').default('/'),
+  pool: Id,
+});
+
+/** A token bucket: `ratePerSec` refill, `burst` capacity, applied per client IP and route class. */
+export const RateLimit = z.strictObject({
+  /** Route class name, e.g. "default", "checkout", "api", "static". */
+  class: z.string().min(1),
+  /** Requests whose path starts with one of these belong to the class; empty = every request. */
+  pathPrefixes: z.array(z.string().startsWith('/')).default([]),
+  methods: z.array(z.string()).default([]),
+  ratePerSec: z.number().positive(),
+  burst: z.int().min(1),
+});
+
+/** A user-agent rule: requests whose User-Agent matches `pattern` (case-insensitive regex). */
+export const BotRule = z.strictObject({
+  id: Id,
+  pattern: z.string().min(1),
+  action: z.enum(['allow', 'deny', 'challenge']),
+});
+
+/** Edge cache rules of a store. */
+export const CacheRules = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Only paths under these prefixes are cached at the edge (static assets). */
+  pathPrefixes: z.array(z.string().startsWith('/')).default(['/static/', '/media/']),
+  /** TTL when the response has no Cache-Control/Expires. 0 = do not cache such responses. */
+  defaultTtlSec: z.int().min(0).default(0),
+  staleWhileRevalidateSec: z.int().min(0).default(30),
+  staleIfErrorSec: z.int().min(0).default(300),
+  maxObjectBytes: z
+    .int()
+    .min(1)
+    .default(8 * 1024 * 1024),
+});
+
+/** Everything the edge enforces for one store. */
+export const StorePolicy = z.strictObject({
+  store: Id,
+  rateLimits: z.array(RateLimit).default([]),
+  ipAllow: z.array(Cidr).default([]),
+  ipDeny: z.array(Cidr).default([]),
+  bots: z
+    .strictObject({
+      rules: z.array(BotRule).default([]),
+      /** Verified crawlers (by user agent) that bypass `deny`/`challenge` rules. */
+      verifiedBots: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  cache: CacheRules.prefault({}),
+  overload: z
+    .strictObject({
+      maxConcurrent: z.int().min(1).default(256),
+      maxQueue: z.int().min(0).default(1024),
+      maxQueueMs: z.int().min(0).default(5000),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxBodyBytes: z
+        .int()
+        .min(0)
+        .default(64 * 1024 * 1024),
+      bodyTimeoutMs: z.int().min(100).default(30_000),
+      maxConnectionsPerIp: z.int().min(1).default(256),
+    })
+    .prefault({}),
+  waf: z
+    .strictObject({
+      mode: z.enum(['off', 'detect', 'block']).default('block'),
+      paranoia: z.int().min(1).max(4).default(1),
+      exclusions: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+});
+
+/** A certificate (PEM) for a set of host names. */
+export const Certificate = z.strictObject({
+  hosts: z.array(z.string().min(1)).min(1),
+  certPem: z.string().includes('BEGIN CERTIFICATE'),
+  keyPem: z.string().includes('PRIVATE KEY'),
+});
+
+/** Edge-wide settings, the same for every store. */
+export const EdgeSettings = z
+  .strictObject({
+    maxConnections: z.int().min(1).default(10_000),
+    headersTimeoutMs: z.int().min(100).default(10_000),
+    keepAliveTimeoutMs: z.int().min(100).default(5_000),
+    maxHeaderBytes: z
+      .int()
+      .min(1024)
+      .default(16 * 1024),
+    maxHeaders: z.int().min(1).default(100),
+  })
+  .prefault({});
+
+/**
+ * The only thing that crosses from control plane to edge: immutable, versioned, consistency-checked.
+ * `version` increases with every change; an edge that already runs it is not disturbed.
+ */
+export const EdgeSnapshot = z.strictObject({
+  version: z.int().min(1),
+  createdAt: z.string().default(() => new Date(0).toISOString()),
+  settings: EdgeSettings,
+  routes: z.array(Route).default([]),
+  pools: z.array(UpstreamPool).default([]),
+  policies: z.array(StorePolicy).default([]),
+  certificates: z.array(Certificate).default([]),
+});
+/** A validated edge snapshot with defaults filled in. */
+export type EdgeSnapshot = z.infer<typeof EdgeSnapshot>;
+/** What a producer may write. */
+export type EdgeSnapshotInput = z.input<typeof EdgeSnapshot>;
+export type UpstreamPool = z.infer<typeof UpstreamPool>;
+export type Route = z.infer<typeof Route>;
+export type StorePolicy = z.infer<typeof StorePolicy>;
+export type RateLimit = z.infer<typeof RateLimit>;
+export type CacheRules = z.infer<typeof CacheRules>;
+
+/** One problem in a snapshot. */
+export interface SnapshotProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Cross-references zod cannot check: every route's pool exists, ids are unique, regexes compile. */
+export function checkSnapshotConsistency(s: EdgeSnapshot): SnapshotProblem[] {
+  const problems: SnapshotProblem[] = [];
+  const pools = new Set<string>();
+  s.pools.forEach((p, i) => {
+    if (pools.has(p.id))
+      problems.push({ path: `pools[${i}].id`, message: `duplicate pool id ${JSON.stringify(p.id)}` });
+    pools.add(p.id);
+  });
+  const routeIds = new Set<string>();
+  const hostPaths = new Set<string>();
+  s.routes.forEach((r, i) => {
+    if (!pools.has(r.pool))
+      problems.push({
+        path: `routes[${i}].pool`,
+        message: `route ${r.id} names unknown pool ${JSON.stringify(r.pool)}`,
+      });
+    if (routeIds.has(r.id))
+      problems.push({ path: `routes[${i}].id`, message: `duplicate route id ${JSON.stringify(r.id)}` });
+    routeIds.add(r.id);
+    for (const h of r.hosts) {
+      const key = `${h.toLowerCase()} ${r.pathPrefix}`;
+      if (hostPaths.has(key))
+        problems.push({
+          path: `routes[${i}].hosts`,
+          message: `host ${h} with prefix ${r.pathPrefix} is routed twice`,
+        });
+      hostPaths.add(key);
+    }
+  });
+  const stores = new Set<string>();
+  s.policies.forEach((p, i) => {
+    if (stores.has(p.store))
+      problems.push({ path: `policies[${i}].store`, message: `two policies for store ${p.store}` });
+    stores.add(p.store);
+    p.bots.rules.forEach((b, j) => {
+      try {
+        new RegExp(b.pattern, 'i');
+      } catch (e) {
+        problems.push({
+          path: `policies[${i}].bots.rules[${j}].pattern`,
+          message: `invalid regex: ${(e as Error).message}`,
+        });
+      }
+    });
+  });
+  return problems;
+}
+
+/** Validates and consistency-checks a snapshot: the snapshot, or every problem at once. */
+export function parseSnapshot(
+  input: unknown,
+): { ok: true; snapshot: EdgeSnapshot } | { ok: false; problems: SnapshotProblem[] } {
+  const r = EdgeSnapshot.safeParse(input);
+  if (!r.success) {
+    return {
+      ok: false,
+      problems: r.error.issues.map((i) => ({
+        path: i.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+          .join('.')
+          .replace(/\.\[/g, '['),
+        message: i.message,
+      })),
+    };
+  }
+  const problems = checkSnapshotConsistency(r.data);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, snapshot: r.data };
+}
+
+/** One access-log record per request, shipped from the edge to the control plane. */
+export const AccessLogRecord = z.strictObject({
+  time: z.string(),
+  store: z.string().nullable(),
+  client: z.string(),
+  method: z.string(),
+  host: z.string(),
+  path: z.string(),
+  status: z.int(),
+  bytesIn: z.int().min(0),
+  bytesOut: z.int().min(0),
+  durationMs: z.number().min(0),
+  upstreamMs: z.number().min(0).nullable(),
+  cache: z.enum(['HIT', 'MISS', 'STALE', 'REVALIDATED', 'BYPASS', 'NONE']),
+  upstream: z.string().nullable(),
+  /** Why the edge answered itself, e.g. "ratelimit:checkout", "ipdeny", "bot:bad-crawlers". */
+  blockedBy: z.string().nullable(),
+  requestId: z.string(),
+});
+/** One access-log record. */
+export type AccessLogRecord = z.infer<typeof AccessLogRecord>;
