@@ -59,7 +59,10 @@ describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
     // The README's start command, with a data directory of the test's own.
     const r = triplane(['up', '--data-dir', dataDir], { timeoutMs: 30 * 60_000 });
     assert.equal(r.code, 0, `up failed:\n${r.stderr}`);
-    const m = /store demo is up: (http:\/\/127\.0\.0\.1:\d+)\//.exec(r.stdout);
+    const m =
+      /store demo is up: http:\/\/demo\.localhost:8080\/ \(Varnish directly: (http:\/\/127\.0\.0\.1:\d+)\/\)/.exec(
+        r.stdout,
+      );
     assert.ok(m, r.stdout);
     base = m[1]!;
   });

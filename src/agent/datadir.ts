@@ -36,10 +36,16 @@ export function layout(dataDir: string) {
     store: (s: string) => join(dataDir, 'stores', s),
     record: (s: string) => join(dataDir, 'stores', s, 'store.json'),
     secrets: (s: string) => join(dataDir, 'stores', s, 'secrets.json'),
+    /** The validated spec of the last apply, with every default filled in. */
+    spec: (s: string) => join(dataDir, 'stores', s, 'spec.json'),
     supervisor: (s: string) => join(dataDir, 'stores', s, 'supervisor.json'),
     applyLock: (s: string) => join(dataDir, 'stores', s, 'apply.lock'),
     run: join(dataDir, 'run'),
     agentPid: join(dataDir, 'run', 'agent.pid'),
+    edgePid: join(dataDir, 'run', 'edge.pid'),
+    edgeLog: join(dataDir, 'logs', 'edge.log'),
+    accessLog: join(dataDir, 'logs', 'access.ndjson'),
+    localSnapshot: join(dataDir, 'edge', 'local-snapshot.json'),
     logs: join(dataDir, 'logs'),
     agentLog: join(dataDir, 'logs', 'agent.log'),
   };

@@ -1,24 +1,46 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runningAgentPid } from '../agent/daemon.ts';
-import { layout, listStores, readJson, type StoreRecord } from '../agent/datadir.ts';
+import { layout, listStores, readJson, type StoreRecord, writeFileAtomic } from '../agent/datadir.ts';
 import type { Executor } from '../agent/executor.ts';
 import { inspectStore, toStatus } from '../agent/stack/status.ts';
 import { readSupervisorRecord } from '../agent/supervisor/supervisor.ts';
 import { existingStoreUser } from '../agent/users.ts';
+import type { StackSpec } from '../contracts/stack.ts';
 import type { ContainerStatus } from '../contracts/status.ts';
+import { nextSnapshot } from './local-snapshot.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
-/** Starts the agent in the background (logs and pid file in the data directory) unless it runs. */
-export function ensureAgentRunning(dataDir: string): { pid: number; started: boolean } {
-  const pid = runningAgentPid(dataDir);
+/** The pid in a pid file if that process is alive. */
+export function runningPid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts `triplane <args>` in the background unless the process in `pidFile` runs, with its output
+ * appended to `logFile`. The started process writes its own pid file.
+ */
+export function ensureBackground(
+  pidFile: string,
+  logFile: string,
+  args: readonly string[],
+): { pid: number; started: boolean } {
+  const pid = runningPid(pidFile);
   if (pid) return { pid, started: false };
-  const paths = layout(dataDir);
-  mkdirSync(paths.logs, { recursive: true });
-  const fd = openSync(paths.agentLog, 'a');
-  const child = spawn(process.execPath, [...process.execArgv, MAIN, 'agent', '--data-dir', dataDir], {
+  mkdirSync(dirname(logFile), { recursive: true });
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], {
     detached: true,
     stdio: ['ignore', fd, fd],
     cwd: '/',
@@ -28,17 +50,28 @@ export function ensureAgentRunning(dataDir: string): { pid: number; started: boo
   return { pid: child.pid ?? 0, started: true };
 }
 
-/** Stops the background agent and waits for it to exit. */
-export async function stopAgent(dataDir: string): Promise<number | undefined> {
-  const pid = runningAgentPid(dataDir);
+/** Starts the agent in the background (logs and pid file in the data directory) unless it runs. */
+export function ensureAgentRunning(dataDir: string): { pid: number; started: boolean } {
+  const paths = layout(dataDir);
+  return ensureBackground(paths.agentPid, paths.agentLog, ['agent', '--data-dir', dataDir]);
+}
+
+/** Stops a background process by its pid file and waits for it to exit. */
+export async function stopBackground(pidFile: string): Promise<number | undefined> {
+  const pid = runningPid(pidFile);
   if (!pid) return undefined;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 300; i++) {
-    if (!runningAgentPid(dataDir)) return pid;
+    if (!runningPid(pidFile)) return pid;
     await new Promise((r) => setTimeout(r, 100));
   }
   process.kill(pid, 'SIGKILL');
   return pid;
+}
+
+/** Stops the background agent and waits for it to exit. */
+export function stopAgent(dataDir: string): Promise<number | undefined> {
+  return stopBackground(layout(dataDir).agentPid);
 }
 
 /** Status of every container of every (or one) store. */
@@ -62,20 +95,33 @@ export function storeRecord(dataDir: string, store: string): StoreRecord | undef
   return readJson<StoreRecord>(layout(dataDir).record(store));
 }
 
+/** One GET on loopback with an explicit Host header (`*.localhost` names need no DNS this way). */
+export function getStatus(url: string, host?: string, timeoutMs = 5000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: host ? { host } : {}, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
 /** Polls a URL on loopback until it answers 200, or gives up after `timeoutMs`. */
 export async function waitForHttp(
   url: string,
   timeoutMs: number,
   onWait: (last: string) => void,
+  host?: string,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   let lastReport = 0;
   while (Date.now() < deadline) {
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      if (r.status === 200) return true;
-      last = `HTTP ${r.status}`;
+      const status = await getStatus(url, host);
+      if (status === 200) return true;
+      last = `HTTP ${status}`;
     } catch (e) {
       last = (e as Error).message;
     }
@@ -86,4 +132,32 @@ export async function waitForHttp(
     await new Promise((r) => setTimeout(r, 500));
   }
   return false;
+}
+
+/** Writes the local edge snapshot from every store that is up; returns whether it changed. */
+export function writeLocalSnapshot(dataDir: string): { version: number; changed: boolean } {
+  const paths = layout(dataDir);
+  const stores = listStores(dataDir)
+    .filter((r) => r.state !== 'down')
+    .map((r) => ({ spec: readJson<StackSpec>(paths.spec(r.store))!, varnishPort: r.varnishPort }))
+    .filter((s) => s.spec);
+  const { snapshot, changed } = nextSnapshot(paths.localSnapshot, stores);
+  if (changed) writeFileAtomic(paths.localSnapshot, `${JSON.stringify(snapshot, null, 2)}\n`);
+  return { version: snapshot.version, changed };
+}
+
+/** Starts the edge in the background from the local snapshot unless it runs. */
+export function ensureEdgeRunning(dataDir: string): { pid: number; started: boolean } {
+  const paths = layout(dataDir);
+  return ensureBackground(paths.edgePid, paths.edgeLog, [
+    'edge',
+    '--snapshot',
+    paths.localSnapshot,
+    '--data-dir',
+    dataDir,
+    '--pid-file',
+    paths.edgePid,
+    '--access-log',
+    paths.accessLog,
+  ]);
 }

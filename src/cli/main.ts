@@ -1,9 +1,10 @@
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import pino from 'pino';
 import { Agent } from '../agent/daemon.ts';
-import { defaultDataDir, listStores } from '../agent/datadir.ts';
+import { defaultDataDir, layout, listStores } from '../agent/datadir.ts';
 import { AgentError } from '../agent/errors.ts';
 import { ProcessExecutor } from '../agent/executor.ts';
 import { checkPodman, diagnose, formatFindings, prepareHost, probeHost } from '../agent/host/index.ts';
@@ -12,7 +13,18 @@ import { applyStack } from '../agent/stack/apply.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
 import { waitHealthy } from '../agent/stack/wait.ts';
 import { prepareStoreUser } from '../agent/users.ts';
-import { collectStatus, ensureAgentRunning, stopAgent, storeRecord, waitForHttp } from './local.ts';
+import { parseListen } from '../edge/options.ts';
+import { runEdge } from '../edge/process.ts';
+import {
+  collectStatus,
+  ensureAgentRunning,
+  ensureEdgeRunning,
+  stopAgent,
+  stopBackground,
+  storeRecord,
+  waitForHttp,
+  writeLocalSnapshot,
+} from './local.ts';
 import { EXIT, progress, table } from './output.ts';
 import { loadStackFile } from './stackfile.ts';
 
@@ -149,7 +161,28 @@ program
       process.exitCode = EXIT.failed;
       return;
     }
-    process.stdout.write(`store ${loaded.spec.name} is up: ${url}\n`);
+    const dataDir = resolve(opts.dataDir);
+    const snap = writeLocalSnapshot(dataDir);
+    say(`edge snapshot version ${snap.version}${snap.changed ? ' written' : ' unchanged'}`);
+    const edge = ensureEdgeRunning(dataDir);
+    say(edge.started ? `edge started (pid ${edge.pid})` : `edge running (pid ${edge.pid})`);
+    const host = `${loaded.spec.name}.localhost`;
+    const edgeOk = await waitForHttp(
+      'http://127.0.0.1:8080/health_check.php',
+      timeoutMs,
+      (last) => say(`waiting for the edge: ${last}`),
+      `${host}:8080`,
+    );
+    if (!edgeOk) {
+      process.stderr.write(
+        `the edge did not serve ${host} within ${opts.timeout}s; see ${layout(dataDir).edgeLog}\n`,
+      );
+      process.exitCode = EXIT.failed;
+      return;
+    }
+    process.stdout.write(
+      `store ${loaded.spec.name} is up: http://${host}:8080/ (Varnish directly: ${url})\n`,
+    );
   });
 
 program
@@ -168,8 +201,12 @@ program
       await downStore(dataDir, ex, s, say);
     }
     if (listStores(dataDir).every((r) => r.state === 'down')) {
+      const edge = await stopBackground(layout(dataDir).edgePid);
+      if (edge) say(`edge stopped (pid ${edge})`);
       const pid = await stopAgent(dataDir);
       if (pid) say(`agent stopped (pid ${pid})`);
+    } else {
+      writeLocalSnapshot(dataDir);
     }
   });
 
@@ -202,6 +239,7 @@ program
       }
     }
     await destroyStore(dataDir, new ProcessExecutor(), store, progress('destroy'));
+    writeLocalSnapshot(dataDir);
   });
 
 program
@@ -247,6 +285,62 @@ program
       process.once('SIGINT', stop);
     });
   });
+
+program
+  .command('edge')
+  .description('run the edge (data plane) in the foreground: one worker per core')
+  .option('--snapshot <file>', 'snapshot file to load and watch')
+  .option('--control <url>', 'control plane to long-poll for snapshots')
+  .option('--token <token>', 'API token for the control plane')
+  .option('--edge-id <id>', 'name of this edge', hostname())
+  .option('--http <addr>', 'HTTP listen address', '127.0.0.1:8080')
+  .option('--https <addr>', 'HTTPS listen address, or "off"', '127.0.0.1:8443')
+  .option('--metrics <addr>', 'metrics, health and admin address', '127.0.0.1:8081')
+  .option('--workers <n>', 'worker processes', String(availableParallelism()))
+  .option('--access-log <target>', 'access-log sink: http(s) URL or file path')
+  .option('--cache-mb <n>', 'edge cache memory per worker (MiB)', '64')
+  .option('--spool-mb <n>', 'access-log spool per worker while the sink is down (MiB)', '64')
+  .option('--pid-file <file>', 'write the primary pid here')
+  .option(...dataDirOption)
+  .action(
+    async (o: {
+      snapshot?: string;
+      control?: string;
+      token?: string;
+      edgeId: string;
+      http: string;
+      https: string;
+      metrics: string;
+      workers: string;
+      accessLog?: string;
+      cacheMb: string;
+      spoolMb: string;
+      pidFile?: string;
+      dataDir: string;
+    }) => {
+      if (!o.snapshot === !o.control) {
+        throw new AgentError('TP_EDGE_SOURCE', 'edge: give exactly one of --snapshot FILE or --control URL');
+      }
+      const dataDir = resolve(o.dataDir);
+      await runEdge(
+        {
+          dataDir,
+          snapshotFile: o.snapshot ? resolve(o.snapshot) : undefined,
+          controlUrl: o.control,
+          controlToken: o.token,
+          edgeId: o.edgeId,
+          http: parseListen(o.http, '--http'),
+          https: o.https === 'off' ? null : parseListen(o.https, '--https'),
+          metrics: parseListen(o.metrics, '--metrics'),
+          workers: Math.max(1, Number(o.workers)),
+          accessLog: o.accessLog ?? resolve(dataDir, 'logs', 'access.ndjson'),
+          cacheBytes: Number(o.cacheMb) * 1024 * 1024,
+          spoolBytes: Math.round(Number(o.spoolMb) * 1024 * 1024),
+        },
+        o.pidFile,
+      );
+    },
+  );
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof AgentError) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StorePolicy } from './snapshot.ts';
 import { Duration, parseSize, Size } from './units.ts';
 
 /** Store names become unix users, Podman names and DNS labels, so they are kept short and plain. */
@@ -236,6 +237,16 @@ export const StackSpec = z
     app: App.prefault({}),
     admin: Admin.prefault({}),
     services: Services.prefault({}),
+    edge: StorePolicy.omit({ store: true })
+      .extend({
+        rateLimits: StorePolicy.shape.rateLimits
+          .unwrap()
+          .default([{ class: 'default', pathPrefixes: [], methods: [], ratePerSec: 50, burst: 100 }]),
+      })
+      .prefault({})
+      .describe(
+        'What the edge enforces for this store: rate limits, IP lists, bot rules, edge cache, overload limits, WAF.',
+      ),
     media: z
       .strictObject({
         size: Size.default('10gb').describe(

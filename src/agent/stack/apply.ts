@@ -211,6 +211,7 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyResult> {
       state: 'up',
     };
     writeFileAtomic(paths.record(spec.name), `${JSON.stringify(record, null, 2)}\n`);
+    writeFileAtomic(paths.spec(spec.name), `${JSON.stringify(spec, null, 2)}\n`);
     return { user: u, varnishPort, actions };
   });
 }

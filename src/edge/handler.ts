@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessLogRecord } from '../contracts/snapshot.ts';
+import type { AccessLog } from './accesslog/index.ts';
+import type { EdgeCache } from './cache/index.ts';
+import type { EdgeMetrics } from './metrics.ts';
+import { challengeResponse, verifyChallenge } from './protect/index.ts';
+import type { Runtime, Target } from './runtime.ts';
+import { type ForwardContext, fetchBuffered, forward, UpstreamError } from './upstream/forward.ts';
+
+/** What every request needs from its worker. */
+export interface HandlerDeps {
+  readonly runtime: () => Runtime | undefined;
+  readonly cache: EdgeCache;
+  readonly log: AccessLog;
+  readonly metrics: EdgeMetrics;
+  /** Secret for bot-challenge cookies; the same in every worker of an edge. */
+  readonly challengeSecret: string;
+}
+
+/** Normalises Node's IPv4-mapped IPv6 form so policies and logs see "1.2.3.4". */
+export function clientIp(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function hostOf(req: IncomingMessage): string {
+  const h = req.headers.host ?? '';
+  const colon = h.lastIndexOf(':');
+  return (colon > 0 && !h.endsWith(']') ? h.slice(0, colon) : h).toLowerCase();
+}
+
+function pathOnly(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Answers a request itself (blocked, limited, failed) with a short plain-text body. */
+function answer(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): number {
+  if (res.headersSent) {
+    res.destroy();
+    return status;
+  }
+  const body = `${message}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(body);
+  return status;
+}
+
+/**
+ * The request path: route → IP rules → rate limits → bot rules → body limit → overload queue → edge
+ * cache → upstream. Each step can answer on its own; every request leaves one access-log record.
+ */
+export async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: HandlerDeps,
+  proto: 'http' | 'https',
+): Promise<void> {
+  const started = performance.now();
+  const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+  const ip = clientIp(req);
+  const host = hostOf(req);
+  const url = req.url ?? '/';
+  const path = pathOnly(url);
+  const rec: { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] } = {
+    time: new Date().toISOString(),
+    store: null,
+    client: ip,
+    method: req.method ?? '',
+    host,
+    path: url.length > 2048 ? url.slice(0, 2048) : url,
+    status: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    durationMs: 0,
+    upstreamMs: null,
+    cache: 'NONE',
+    upstream: null,
+    blockedBy: null,
+    requestId,
+  };
+  // Counting on the socket, not with a 'data' listener: that would switch the body to flowing mode
+  // and lose what arrives before the upstream starts reading it.
+  const socket = req.socket;
+  const readAtStart = socket.bytesRead;
+  res.setHeader('x-request-id', requestId);
+  try {
+    const rt = deps.runtime();
+    const target = rt?.match(host, path);
+    if (!target) {
+      rec.status = answer(
+        res,
+        rt ? 404 : 503,
+        rt ? `no store answers on ${host || '(no host)'}` : 'edge is starting',
+      );
+      return;
+    }
+    rec.store = target.store;
+    await serve(req, res, target, deps, rec, { clientIp: ip, proto, requestId }, path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'TP_EDGE_BODY_ABORTED' || code === 'TP_EDGE_BODY_TOO_LARGE' || req.destroyed) {
+      // The client broke its own request (bad framing, too much body, went away): 400/413, nothing upstream.
+      rec.status = answer(res, code === 'TP_EDGE_BODY_TOO_LARGE' ? 413 : 400, 'bad request body');
+      rec.blockedBy = `protocol:${code ?? 'aborted'}`;
+    } else {
+      rec.status =
+        err instanceof UpstreamError
+          ? answer(res, err.status, err.status === 504 ? 'upstream timed out' : 'upstream unavailable')
+          : answer(res, 500, 'edge error');
+    }
+    if (err instanceof UpstreamError) rec.blockedBy = `upstream:${err.kind}`;
+  } finally {
+    const done = () => {
+      rec.bytesIn = Math.max(0, socket.bytesRead - readAtStart);
+      rec.durationMs = Math.round((performance.now() - started) * 100) / 100;
+      const store = rec.store ?? '-';
+      deps.metrics.requests.inc({ store, status: String(rec.status || res.statusCode) });
+      deps.metrics.latency.observe({ store }, rec.durationMs / 1000);
+      if (rec.status === 0) rec.status = res.statusCode;
+      deps.log.push(rec);
+    };
+    if (res.writableFinished) done();
+    else res.once('close', done);
+  }
+}
+
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  deps: HandlerDeps,
+  rec: { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] },
+  ctx: ForwardContext,
+  path: string,
+): Promise<void> {
+  const p = t.protection;
+  const m = deps.metrics;
+  const block = (reason: string, status: number, message: string, headers?: Record<string, string>) => {
+    rec.blockedBy = reason;
+    m.blocked.inc({ store: t.store, reason: reason.split(':')[0]! });
+    rec.status = answer(res, status, message, headers);
+  };
+
+  if (p.ip.decide(ctx.clientIp) === 'deny') return block('ipdeny', 403, 'forbidden');
+
+  const rate = p.rateLimiter.take(ctx.clientIp, req.method ?? 'GET', path);
+  if (!rate.ok) {
+    return block(`ratelimit:${rate.class}`, 429, 'too many requests', {
+      'retry-after': String(rate.retryAfterSec),
+    });
+  }
+
+  const bot = p.bots.classify(req.headers['user-agent']);
+  if (bot.action === 'deny') return block(`bot:${bot.rule}`, 403, 'forbidden');
+  if (
+    bot.action === 'challenge' &&
+    !verifyChallenge(req.headers.cookie, ctx.clientIp, deps.challengeSecret, Date.now())
+  ) {
+    rec.blockedBy = `challenge:${bot.rule}`;
+    m.blocked.inc({ store: t.store, reason: 'challenge' });
+    const c = challengeResponse({ ip: ctx.clientIp, secret: deps.challengeSecret, now: Date.now() });
+    res.writeHead(c.status, c.headers).end(c.body);
+    rec.status = c.status;
+    return;
+  }
+
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > t.policy.limits.maxBodyBytes) return block('limit:body', 413, 'request body too large');
+
+  let release: () => void;
+  try {
+    const wait = p.overload.acquire();
+    release = await wait;
+  } catch (err) {
+    m.overloadRejected.inc({ store: t.store });
+    const retry = String((err as { retryAfterSec?: number }).retryAfterSec ?? 1);
+    return block('overload', 503, 'store is busy, try again', { 'retry-after': retry });
+  }
+  try {
+    const method = req.method;
+    const rules = t.policy.cache;
+    const cacheable =
+      rules.enabled &&
+      (method === 'GET' || method === 'HEAD') &&
+      rules.pathPrefixes.some((pre) => path.startsWith(pre));
+    if (!cacheable) {
+      rec.cache = 'BYPASS';
+      const r = await forward(
+        req,
+        res,
+        t.pool,
+        { ...ctx, maxBodyBytes: t.policy.limits.maxBodyBytes },
+        () => m.retries.inc({ pool: t.pool.cfg.id }),
+        (kind) => m.upstreamErrors.inc({ pool: t.pool.cfg.id, kind }),
+      );
+      rec.status = r.status;
+      rec.upstream = r.member?.key ?? null;
+      rec.upstreamMs = r.upstreamMs === null ? null : Math.round(r.upstreamMs * 100) / 100;
+      rec.bytesOut = r.bytesOut;
+      return;
+    }
+    let member: string | null = null;
+    const t0 = performance.now();
+    const out = await deps.cache.handle(
+      { method: method as 'GET' | 'HEAD', host: rec.host, path: req.url ?? '/', headers: req.headers },
+      rules,
+      async (conditional) => {
+        const r = await fetchBuffered(req, t.pool, ctx, conditional, (kind) =>
+          m.upstreamErrors.inc({ pool: t.pool.cfg.id, kind }),
+        );
+        member = r.member.key;
+        return { status: r.status, headers: r.headers, body: r.body };
+      },
+    );
+    rec.cache = out.status;
+    rec.upstream = member;
+    rec.upstreamMs = member ? Math.round((performance.now() - t0) * 100) / 100 : null;
+    m.cache.inc({ store: t.store, result: out.status });
+    const r = out.response;
+    res.writeHead(r.status, { ...r.headers, 'x-cache': out.status });
+    if (method === 'HEAD' || r.status === 304) res.end();
+    else res.end(r.body);
+    rec.status = r.status;
+    rec.bytesOut = method === 'HEAD' ? 0 : r.body.length;
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,290 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { type Duplex, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isConnectFailure, type Member, type Pool } from './pool.ts';
+
+/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set([
+  // The edge answers "100-continue" itself; the upstream gets the body without being asked.
+  'expect',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
+
+/** Who asked, as the upstream needs to know it. */
+export interface ForwardContext {
+  readonly clientIp: string;
+  readonly proto: 'http' | 'https';
+  readonly requestId: string;
+  /** Largest request body passed on; a chunked body that grows past it is cut off. */
+  readonly maxBodyBytes?: number;
+}
+
+/**
+ * Waits until a chunked body's first chunk parsed (or the body ended), so a request whose framing is
+ * broken from the start never opens a connection to a member. Later framing errors abort the
+ * upstream request; the member only ever sees bodies the edge framed itself.
+ */
+export function bodyStarted(req: IncomingMessage): Promise<void> {
+  if (req.headers['transfer-encoding'] === undefined || req.readableEnded || req.readableLength > 0)
+    return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: unknown) => {
+      req.off('readable', ok);
+      req.off('end', ok);
+      req.off('error', fail);
+      req.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    };
+    const ok = () => done();
+    const fail = (e: unknown) => done(e);
+    const closed = () =>
+      done(
+        Object.assign(new Error('client closed before the body started'), { code: 'TP_EDGE_BODY_ABORTED' }),
+      );
+    req.once('readable', ok);
+    req.once('end', ok);
+    req.once('error', fail);
+    req.once('close', closed);
+  });
+}
+
+/** A body stream that fails once more than `max` bytes went through (for chunked uploads). */
+function limited(req: IncomingMessage, max: number | undefined): IncomingMessage | Transform {
+  if (max === undefined || req.headers['content-length'] !== undefined) return req;
+  let seen = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max)
+        cb(Object.assign(new Error(`request body over ${max} bytes`), { code: 'TP_EDGE_BODY_TOO_LARGE' }));
+      else cb(null, chunk);
+    },
+  });
+  req.pipe(t);
+  return t;
+}
+
+/** Request headers for the upstream: hop-by-hop removed, X-Forwarded-* and Via added. */
+export function upstreamHeaders(
+  h: IncomingHttpHeaders,
+  ctx: ForwardContext,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionTokens =
+    typeof h.connection === 'string' ? h.connection.toLowerCase().split(/\s*,\s*/) : [];
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.includes(k)) continue;
+    out[k] = v;
+  }
+  const xff = h['x-forwarded-for'];
+  out['x-forwarded-for'] = xff
+    ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.clientIp}`
+    : ctx.clientIp;
+  out['x-forwarded-proto'] = ctx.proto;
+  if (h.host) out['x-forwarded-host'] = h.host;
+  out.via = h.via ? `${h.via}, 1.1 triplane` : '1.1 triplane';
+  out['x-request-id'] = ctx.requestId;
+  return out;
+}
+
+/** Response headers for the client: hop-by-hop removed, Via added. */
+export function clientHeaders(
+  h: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    out[k] = v;
+  }
+  out.via = out.via ? `${out.via}, 1.1 triplane` : '1.1 triplane';
+  return out;
+}
+
+const IDEMPOTENT_NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Why an upstream attempt failed, for metrics and the status code. */
+export type UpstreamFailure = 'connect' | 'timeout' | 'reset' | 'none-available';
+
+/** An upstream error the client should see as 502/503/504. */
+export class UpstreamError extends Error {
+  readonly code = 'TP_EDGE_UPSTREAM';
+  constructor(
+    readonly kind: UpstreamFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+  /** 503 when no member is up, 504 on timeout, 502 otherwise. */
+  get status(): number {
+    return this.kind === 'none-available' ? 503 : this.kind === 'timeout' ? 504 : 502;
+  }
+}
+
+function classify(err: unknown): UpstreamFailure {
+  const code = (err as { code?: string })?.code ?? '';
+  if (isConnectFailure(err)) return 'connect';
+  if (code.includes('TIMEOUT')) return 'timeout';
+  return 'reset';
+}
+
+/** Outcome of one proxied request, for the access log. */
+export interface ForwardResult {
+  readonly status: number;
+  readonly member: Member | undefined;
+  readonly upstreamMs: number | null;
+  readonly bytesOut: number;
+}
+
+/**
+ * Streams a request to a pool member and the response back, both ways without buffering. A request
+ * without a body that got no response (connection refused or reset) is retried once on another member.
+ */
+export async function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  pool: Pool,
+  ctx: ForwardContext,
+  onRetry: () => void,
+  onFailure: (kind: UpstreamFailure) => void,
+): Promise<ForwardResult> {
+  const method = req.method ?? 'GET';
+  const retryable = IDEMPOTENT_NO_BODY.has(method);
+  const headers = upstreamHeaders(req.headers, ctx);
+  if (!retryable) await bodyStarted(req);
+  let tried: Member | undefined;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const m = pool.pick(tried);
+    if (!m) throw new UpstreamError('none-available', `no healthy member in pool ${pool.cfg.id}`);
+    tried = m;
+    const t0 = performance.now();
+    m.outstanding++;
+    try {
+      const r = await m.client.request({
+        method: method as 'GET',
+        path: req.url ?? '/',
+        headers,
+        body: retryable ? null : limited(req, ctx.maxBodyBytes),
+      });
+      const upstreamMs = performance.now() - t0;
+      res.writeHead(r.statusCode, clientHeaders(r.headers));
+      let bytesOut = 0;
+      r.body.on('data', (c: Buffer) => {
+        bytesOut += c.length;
+      });
+      try {
+        await pipeline(r.body, res);
+      } catch {
+        // The client went away mid-body: nothing to tell it, and the member did its job.
+        r.body.destroy();
+      }
+      pool.report(m, r.statusCode < 500);
+      return { status: r.statusCode, member: m, upstreamMs, bytesOut };
+    } catch (err) {
+      const kind = classify(err);
+      onFailure(kind);
+      pool.report(m, false);
+      // A request without a body that got no response (refused, or the member died holding it) is
+      // safe to send to another member: nothing reached the client yet and GET/HEAD/OPTIONS are idempotent.
+      if (kind !== 'timeout' && retryable && attempt === 0 && !res.headersSent) {
+        onRetry();
+        continue;
+      }
+      throw new UpstreamError(kind, `${m.key}: ${(err as Error).message}`);
+    } finally {
+      m.outstanding--;
+    }
+  }
+  throw new UpstreamError('connect', `pool ${pool.cfg.id}: every attempt failed to connect`);
+}
+
+/** A buffered upstream response, for the edge cache. */
+export interface BufferedResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+/** Fetches a cacheable (GET) response whole, with the same retry rule as `forward`. */
+export async function fetchBuffered(
+  req: IncomingMessage,
+  pool: Pool,
+  ctx: ForwardContext,
+  extraHeaders: Record<string, string>,
+  onFailure: (kind: UpstreamFailure) => void,
+): Promise<BufferedResponse & { member: Member }> {
+  const headers = { ...upstreamHeaders(req.headers, ctx), ...extraHeaders };
+  let tried: Member | undefined;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const m = pool.pick(tried);
+    if (!m) throw new UpstreamError('none-available', `no healthy member in pool ${pool.cfg.id}`);
+    tried = m;
+    m.outstanding++;
+    try {
+      const r = await m.client.request({ method: 'GET', path: req.url ?? '/', headers });
+      const body = Buffer.from(await r.body.arrayBuffer());
+      pool.report(m, r.statusCode < 500);
+      return { status: r.statusCode, headers: clientHeaders(r.headers), body, member: m };
+    } catch (err) {
+      const kind = classify(err);
+      onFailure(kind);
+      pool.report(m, false);
+      if (kind !== 'timeout' && attempt === 0) continue;
+      throw new UpstreamError(kind, `${m.key}: ${(err as Error).message}`);
+    } finally {
+      m.outstanding--;
+    }
+  }
+  throw new UpstreamError('connect', `pool ${pool.cfg.id}: every attempt failed to connect`);
+}
+
+/** Passes a WebSocket (or other Upgrade) handshake to a member and splices the two sockets. */
+export function forwardUpgrade(
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  pool: Pool,
+  ctx: ForwardContext,
+): void {
+  const m = pool.pick();
+  if (!m) {
+    client.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    return;
+  }
+  const up = connect(m.port, m.host);
+  const fail = () => {
+    client.destroy();
+    up.destroy();
+  };
+  up.once('error', () => {
+    if (!client.destroyed)
+      client.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    up.destroy();
+  });
+  client.once('error', fail);
+  up.once('connect', () => {
+    const headers = upstreamHeaders(req.headers, ctx);
+    // Upgrade and Connection are hop-by-hop but are the whole point of this request.
+    headers.connection = 'Upgrade';
+    headers.upgrade = String(req.headers.upgrade ?? '');
+    let head_ = `${req.method} ${req.url} HTTP/1.1\r\n`;
+    for (const [k, v] of Object.entries(headers)) {
+      for (const one of Array.isArray(v) ? v : [v]) head_ += `${k}: ${one}\r\n`;
+    }
+    up.write(`${head_}\r\n`);
+    if (head.length > 0) up.write(head);
+    up.pipe(client);
+    client.pipe(up);
+  });
+}

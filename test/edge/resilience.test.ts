@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Agent, request } from 'undici';
+import { parseSnapshot } from '../../src/contracts/snapshot.ts';
+import { TestingControlServer } from '../../src/edge/snapshot/testing-control-server.ts';
+import { EdgeProcess, freePort, get, shopSnapshot, Upstream } from './harness.ts';
+
+/** Runs GETs on 8 connections for `ms`, returning how many succeeded and every failure. */
+async function load(port: number, ms: number, during?: () => Promise<void>) {
+  const agent = new Agent({ connections: 8 });
+  let ok = 0;
+  const failures: string[] = [];
+  const until = Date.now() + ms;
+  const one = async () => {
+    while (Date.now() < until) {
+      try {
+        const r = await request(`http://127.0.0.1:${port}/load`, {
+          headers: { host: 'shop.localhost' },
+          dispatcher: agent,
+        });
+        await r.body.dump();
+        if (r.statusCode === 200) ok++;
+        else failures.push(`HTTP ${r.statusCode}`);
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    }
+  };
+  const runs = Promise.all(Array.from({ length: 8 }, one));
+  if (during) await during();
+  await runs;
+  await agent.close();
+  return { ok, failures };
+}
+
+const snap = (version: number, ports: number[]) => {
+  const r = parseSnapshot(shopSnapshot(version, ports));
+  assert.ok(r.ok);
+  return r.snapshot;
+};
+
+describe('edge without its control plane', { timeout: 300_000 }, () => {
+  const up = new Upstream();
+  const control = new TestingControlServer();
+  let controlPort = 0;
+  let edge: EdgeProcess;
+
+  before(async () => {
+    await up.start();
+    controlPort = await freePort();
+    await control.start(controlPort);
+    control.publish(snap(1, [up.port]));
+    edge = new EdgeProcess(['--control', `http://127.0.0.1:${controlPort}`]);
+    await edge.start();
+  });
+  after(async () => {
+    await edge.stop();
+    edge.cleanup();
+    await control.stop().catch(() => {});
+    await up.kill();
+  });
+
+  test('the control plane killed under load: zero failed requests', async () => {
+    const r = await load(edge.http, 3000, async () => {
+      await new Promise((res) => setTimeout(res, 1000));
+      await control.stop();
+    });
+    assert.deepEqual(r.failures, []);
+    assert.ok(r.ok > 100, `only ${r.ok} requests`);
+  });
+
+  test('restarted while the control plane is still down, the edge serves from its persisted snapshot', async () => {
+    await edge.stop();
+    const again = new EdgeProcess(['--control', `http://127.0.0.1:${controlPort}`], edge.dataDir);
+    again.http = edge.http;
+    again.https = edge.https;
+    again.metricsPort = edge.metricsPort;
+    edge = await again.start();
+    assert.equal((await get(edge.http, '/from-disk')).status, 200);
+    assert.equal(await edge.metric('triplane_edge_snapshot_version'), 1);
+  });
+
+  test('when the control plane returns, a newer snapshot is applied', async () => {
+    const up2 = await new Upstream().start();
+    await control.start(controlPort);
+    control.publish(snap(2, [up2.port]));
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (await edge.metric('triplane_edge_snapshot_version')) < 2)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await edge.metric('triplane_edge_snapshot_version'), 2);
+    const r = await get(edge.http, '/new');
+    assert.equal(r.headers['x-upstream'], String(up2.port));
+    await up2.kill();
+  });
+});
+
+describe('edge under a slow-client attack', { timeout: 300_000 }, () => {
+  const up = new Upstream();
+  let edge: EdgeProcess;
+  before(async () => {
+    await up.start();
+    const control = new TestingControlServer();
+    await control.start();
+    control.publish(snap(1, [up.port]));
+    edge = new EdgeProcess(['--control', control.url]);
+    await edge.start();
+    await control.stop();
+  });
+  after(async () => {
+    await edge.stop();
+    edge.cleanup();
+    await up.kill();
+  });
+
+  test('1000 slowloris connections: a normal client keeps succeeding and the slow connections are closed', async () => {
+    // slowhttptest (Debian package): 1000 connections sending one header line every 5 s.
+    const slow = spawn(
+      'slowhttptest',
+      [
+        '-c',
+        '1000',
+        '-H',
+        '-i',
+        '5',
+        '-r',
+        '500',
+        '-l',
+        '30',
+        '-t',
+        'GET',
+        '-u',
+        `http://127.0.0.1:${edge.http}/`,
+        '-x',
+        '24',
+        '-p',
+        '3',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    slow.stdout.on('data', (d) => {
+      out += d;
+    });
+    const done = new Promise<void>((r) => slow.once('exit', () => r()));
+    const failures: string[] = [];
+    let ok = 0;
+    const until = Date.now() + 25_000;
+    while (Date.now() < until) {
+      try {
+        const r = await get(edge.http, '/normal');
+        if (r.status === 200) ok++;
+        else failures.push(String(r.status));
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await done;
+    assert.deepEqual(failures, []);
+    assert.ok(ok > 50, `only ${ok} normal requests`);
+    // The edge closes a connection whose headers are not complete within headersTimeout (10 s).
+    const closed = Number(
+      /closed:\s+(\d+)/.exec(
+        out
+          .split('\n')
+          .filter((l) => l.includes('closed:'))
+          .at(-1) ?? '',
+      )?.[1] ?? 0,
+    );
+    assert.ok(closed >= 900, `slowhttptest saw only ${closed} connections closed:\n${out.slice(-1500)}`);
+  });
+
+  test('a slow header sender is cut off after the headers timeout', async () => {
+    const s: Socket = connect(edge.http, '127.0.0.1');
+    const closedAfter = await new Promise<number>((resolve) => {
+      const t0 = Date.now();
+      s.write('GET / HTTP/1.1\r\nHost: shop.localhost\r\n');
+      const drip = setInterval(() => s.write('X-a: b\r\n'), 1000);
+      s.on('close', () => {
+        clearInterval(drip);
+        resolve(Date.now() - t0);
+      });
+      s.on('error', () => {});
+    });
+    assert.ok(closedAfter < 13_000, `closed after ${closedAfter} ms`);
+  });
+});
