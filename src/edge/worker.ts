@@ -119,6 +119,9 @@ export class EdgeWorker {
       [this.http, 'http'],
       [this.https, 'https'],
     ] as const) {
+      // Node starts its header/request timeout checks on 'listening'. These servers never listen (the
+      // primary hands them sockets), so without this a slowloris client could hold a connection forever.
+      srv.emit('listening');
       srv.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
       srv.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
         const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
