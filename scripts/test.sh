@@ -16,4 +16,4 @@ npx tsc --noEmit
 echo "== tests"
 # Files run one at a time: the system tests share Podman, images and store users.
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-  src/**/*.test.ts test/*.test.ts "$@"
+  src/**/*.test.ts test/**/*.test.ts "$@"

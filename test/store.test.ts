@@ -98,6 +98,22 @@ describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
     assert.equal(other.headers.get('x-fragment-cache'), 'hit');
   });
 
+  test('the edge serves the store at demo.localhost:8080 in front of Varnish', async () => {
+    const { request } = await import('undici');
+    const r = await request('http://127.0.0.1:8080/product/2', { headers: { host: 'demo.localhost:8080' } });
+    const body = await r.body.text();
+    assert.equal(r.statusCode, 200);
+    assert.match(body, /data: mariadb/);
+    assert.equal(r.headers.via, '1.1 triplane');
+    assert.ok(r.headers['x-request-id']);
+    const css = await request('http://127.0.0.1:8080/static/css/styles.css', {
+      headers: { host: 'demo.localhost:8080' },
+    });
+    await css.body.dump();
+    assert.equal(css.statusCode, 200);
+    assert.match(String(css.headers['x-cache']), /^(MISS|HIT|STALE|REVALIDATED)$/);
+  });
+
   test('a PURGE by tag makes the next GET a miss, and a product update purges its pages', async () => {
     await fetch(`${base}/product/5`);
     assert.equal((await fetch(`${base}/product/5`)).headers.get('x-magento-cache-debug'), 'HIT');

@@ -9,7 +9,9 @@ import { EdgeProcess, freePort, get, shopSnapshot, Upstream } from './harness.ts
 
 /** Established TCP connections to a local port, from `ss` (iproute2). */
 function established(port: number): number {
-  const out = spawnSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' }).stdout;
+  const out = spawnSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], {
+    encoding: 'utf8',
+  }).stdout;
   return out.split('\n').filter(Boolean).length;
 }
 
@@ -122,9 +124,31 @@ describe('edge under a slow-client attack', { timeout: 300_000 }, () => {
 
   test('1000 slowloris connections: a normal client keeps succeeding and the slow connections are closed', async () => {
     // slowhttptest (Debian package) from 127.0.0.1: 1000 connections sending a header line every 5 s.
-    const slow = spawn('slowhttptest', ['-c', '1000', '-H', '-i', '5', '-r', '500', '-l', '25', '-t', 'GET', '-u', `http://127.0.0.1:${edge.http}/`, '-x', '24', '-p', '3'], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-    });
+    const slow = spawn(
+      'slowhttptest',
+      [
+        '-c',
+        '1000',
+        '-H',
+        '-i',
+        '5',
+        '-r',
+        '500',
+        '-l',
+        '25',
+        '-t',
+        'GET',
+        '-u',
+        `http://127.0.0.1:${edge.http}/`,
+        '-x',
+        '24',
+        '-p',
+        '3',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    );
     const done = new Promise<void>((r) => slow.once('exit', () => r()));
     // The normal client comes from another loopback address and opens a new connection each time.
     const agent = new Agent({ localAddress: '127.0.0.2', pipelining: 0 });
@@ -135,7 +159,10 @@ describe('edge under a slow-client attack', { timeout: 300_000 }, () => {
     const t0 = Date.now();
     while (Date.now() - t0 < 20_000) {
       try {
-        const r = await request(`http://127.0.0.1:${edge.http}/normal`, { headers: { host: 'shop.localhost', connection: 'close' }, dispatcher: agent });
+        const r = await request(`http://127.0.0.1:${edge.http}/normal`, {
+          headers: { host: 'shop.localhost', connection: 'close' },
+          dispatcher: agent,
+        });
         const body = await r.body.text();
         if (r.statusCode === 200) ok++;
         else failures.push(`${r.statusCode} ${body.trim()}`);
