@@ -9,6 +9,15 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
   npm ci --no-audit --no-fund
 fi
 
+# Test-only tools from Debian's packages (the platform's own needs are installed by `host prepare`).
+missing=()
+command -v slowhttptest >/dev/null || missing+=(slowhttptest)
+command -v ss >/dev/null || missing+=(iproute2)
+command -v openssl >/dev/null || missing+=(openssl)
+if (( ${#missing[@]} > 0 )); then
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
 echo "== lint and types"
 npx biome check src test bench scripts
 npx tsc --noEmit
