@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import { layout, listStores, writeFileAtomic } from './datadir.ts';
+import { layout, listStores, runningPid, writeFileAtomic } from './datadir.ts';
 import { AgentError } from './errors.ts';
 import { type Executor, ProcessExecutor } from './executor.ts';
 import type { StoreUser } from './podman/types.ts';
@@ -18,16 +18,7 @@ export interface AgentOptions {
 
 /** The pid in the agent's pid file if that process is alive. */
 export function runningAgentPid(dataDir: string): number | undefined {
-  const file = layout(dataDir).agentPid;
-  if (!existsSync(file)) return undefined;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
+  return runningPid(layout(dataDir).agentPid);
 }
 
 /**

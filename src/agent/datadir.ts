@@ -75,3 +75,16 @@ export function listStores(dataDir: string): StoreRecord[] {
     .map((s) => readJson<StoreRecord>(layout(dataDir).record(s)))
     .filter((r): r is StoreRecord => r !== undefined);
 }
+
+/** The pid in a pid file if that process is alive. */
+export function runningPid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,7 +3,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { get as httpGet } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { layout, listStores, readJson, type StoreRecord, writeFileAtomic } from '../agent/datadir.ts';
+import {
+  layout,
+  listStores,
+  readJson,
+  runningPid,
+  type StoreRecord,
+  writeFileAtomic,
+} from '../agent/datadir.ts';
 import type { Executor } from '../agent/executor.ts';
 import { inspectStore, toStatus } from '../agent/stack/status.ts';
 import { readSupervisorRecord } from '../agent/supervisor/supervisor.ts';
@@ -13,19 +20,6 @@ import type { ContainerStatus } from '../contracts/status.ts';
 import { nextSnapshot } from './local-snapshot.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-
-/** The pid in a pid file if that process is alive. */
-export function runningPid(file: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Starts `triplane <args>` in the background unless the process in `pidFile` runs, with its output

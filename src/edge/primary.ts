@@ -227,12 +227,13 @@ export class EdgePrimary {
     }
   }
 
-  /** Stops accepting, lets workers drain, stops the snapshot source. */
+  /** Stops accepting, gives workers 5 s to drain (then kills them), stops the snapshot source. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.listeners.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    for (const l of this.listeners) l.close();
     this.metricsServer?.close();
-    await this.snapshots.stop();
+    const deadline = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+    await Promise.race([this.snapshots.stop(), deadline(3000)]);
     await Promise.all(
       this.workers.map(
         (w) =>
@@ -240,6 +241,8 @@ export class EdgePrimary {
             if (!w || w.isDead()) return r();
             w.once('exit', () => r());
             w.process.kill('SIGTERM');
+            // A worker stuck draining a slow client must not hold up a restart.
+            setTimeout(() => w.process.kill('SIGKILL'), 5000).unref();
           }),
       ),
     );
