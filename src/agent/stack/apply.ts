@@ -18,11 +18,11 @@ import {
   volumeCreate,
 } from '../podman/argv.ts';
 import type { StoreUser } from '../podman/types.ts';
+import { hashTree } from '../tree-hash.ts';
 import { desiredStore, hashOf, vclHosts } from './desired.ts';
 import { ensureStoreImages } from './images.ts';
 import { observeStore } from './observe.ts';
 import { type Action, describeAction, planStore } from './plan.ts';
-import { hashTree } from './tree-hash.ts';
 import { generateVcl } from './vcl.ts';
 
 /** What `applyStack` needs: the validated spec, where it came from, and how to act. */
