@@ -229,7 +229,9 @@ async function serve(
     rec.upstreamMs = member ? Math.round((performance.now() - t0) * 100) / 100 : null;
     m.cache.inc({ store: t.store, result: out.status });
     const r = out.response;
-    res.writeHead(r.status, { ...r.headers, 'x-cache': out.status });
+    // The cached response is shared and frozen: X-Cache goes on beside it, its raw headers as they are.
+    res.setHeader('x-cache', out.status);
+    res.writeHead(r.status, r.rawHeaders as string[]);
     if (method === 'HEAD' || r.status === 304) res.end();
     else res.end(r.body);
     rec.status = r.status;

@@ -71,6 +71,16 @@ describe('edge cache', { timeout: 120_000 }, () => {
     assert.equal(page.headers['x-cache'], undefined);
   });
 
+  test("a client's conditional request never reaches the upstream as the cache's own fetch", async () => {
+    const r = await get(edge.http, '/static/cond.css', 'shop.localhost', { 'if-none-match': `"${version}"` });
+    assert.equal(fetched('/static/cond.css'), 1);
+    assert.equal(up.requests.find((q) => q.url === '/static/cond.css')?.headers['if-none-match'], undefined);
+    assert.equal(r.status, 304, 'the client still gets its 304, from the stored entry');
+    const full = await get(edge.http, '/static/cond.css');
+    assert.equal(full.status, 200);
+    assert.match(full.body, /body v1 \/static\/cond\.css/);
+  });
+
   test('a client with a matching ETag gets 304 from the cache', async () => {
     await get(edge.http, '/static/b.css');
     const r = await get(edge.http, '/static/b.css', 'shop.localhost', { 'if-none-match': `"${version}"` });

@@ -209,6 +209,15 @@ export async function forward(
   throw new UpstreamError('connect', `pool ${pool.cfg.id}: every attempt failed to connect`);
 }
 
+const CLIENT_CONDITIONALS = [
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+];
+
 /** A buffered upstream response, for the edge cache. */
 export interface BufferedResponse {
   status: number;
@@ -224,7 +233,11 @@ export async function fetchBuffered(
   extraHeaders: Record<string, string>,
   onFailure: (kind: UpstreamFailure) => void,
 ): Promise<BufferedResponse & { member: Member }> {
-  const headers = { ...upstreamHeaders(req.headers, ctx), ...extraHeaders };
+  const headers = upstreamHeaders(req.headers, ctx);
+  // The cache fetches whole entries for every client and revalidates with its own validators; a
+  // client's conditional or range header would make it store a 304 or a slice for everyone.
+  for (const h of CLIENT_CONDITIONALS) delete headers[h];
+  Object.assign(headers, extraHeaders);
   let tried: Member | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     const m = pool.pick(tried);
