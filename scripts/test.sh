@@ -14,6 +14,7 @@ missing=()
 command -v slowhttptest >/dev/null || missing+=(slowhttptest)
 command -v ss >/dev/null || missing+=(iproute2)
 command -v openssl >/dev/null || missing+=(openssl)
+[[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=(postgresql) # throwaway clusters for src/control/state tests
 if (( ${#missing[@]} > 0 )); then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
