@@ -38,6 +38,7 @@ function pathOnly(url: string): string {
 /** Answers a request itself (blocked, limited, failed) with a short plain-text body. */
 function answer(
   res: ServerResponse,
+  requestId: string,
   status: number,
   message: string,
   headers: Record<string, string> = {},
@@ -51,6 +52,7 @@ function answer(
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    'x-request-id': requestId,
     ...headers,
   });
   res.end(body);
@@ -94,13 +96,15 @@ export async function handle(
   // and lose what arrives before the upstream starts reading it.
   const socket = req.socket;
   const readAtStart = socket.bytesRead;
-  res.setHeader('x-request-id', requestId);
+  // X-Request-Id goes into each writeHead, never through setHeader: once a header is set that way,
+  // Node validates and copies every header of the response one by one again.
   try {
     const rt = deps.runtime();
     const target = rt?.match(host, path);
     if (!target) {
       rec.status = answer(
         res,
+        requestId,
         rt ? 404 : 503,
         rt ? `no store answers on ${host || '(no host)'}` : 'edge is starting',
       );
@@ -112,13 +116,13 @@ export async function handle(
     const code = (err as { code?: string }).code;
     if (code === 'TP_EDGE_BODY_ABORTED' || code === 'TP_EDGE_BODY_TOO_LARGE' || req.destroyed) {
       // The client broke its own request (bad framing, too much body, went away): 400/413, nothing upstream.
-      rec.status = answer(res, code === 'TP_EDGE_BODY_TOO_LARGE' ? 413 : 400, 'bad request body');
+      rec.status = answer(res, requestId, code === 'TP_EDGE_BODY_TOO_LARGE' ? 413 : 400, 'bad request body');
       rec.blockedBy = `protocol:${code ?? 'aborted'}`;
     } else {
       rec.status =
         err instanceof UpstreamError
-          ? answer(res, err.status, err.status === 504 ? 'upstream timed out' : 'upstream unavailable')
-          : answer(res, 500, 'edge error');
+          ? answer(res, requestId, err.status, err.status === 504 ? 'upstream timed out' : 'upstream unavailable')
+          : answer(res, requestId, 500, 'edge error');
     }
     if (err instanceof UpstreamError) rec.blockedBy = `upstream:${err.kind}`;
   } finally {
@@ -126,8 +130,7 @@ export async function handle(
       rec.bytesIn = Math.max(0, socket.bytesRead - readAtStart);
       rec.durationMs = Math.round((performance.now() - started) * 100) / 100;
       const store = rec.store ?? '-';
-      deps.metrics.requests.inc({ store, status: String(rec.status || res.statusCode) });
-      deps.metrics.latency.observe({ store }, rec.durationMs / 1000);
+      deps.metrics.recordRequest(store, rec.status || res.statusCode, rec.durationMs / 1000);
       if (rec.status === 0) rec.status = res.statusCode;
       deps.log.push(rec);
     };
@@ -150,7 +153,7 @@ async function serve(
   const block = (reason: string, status: number, message: string, headers?: Record<string, string>) => {
     rec.blockedBy = reason;
     m.blocked.inc({ store: t.store, reason: reason.split(':')[0]! });
-    rec.status = answer(res, status, message, headers);
+    rec.status = answer(res, ctx.requestId, status, message, headers);
   };
 
   if (p.ip.decide(ctx.clientIp) === 'deny') return block('ipdeny', 403, 'forbidden');
@@ -171,7 +174,7 @@ async function serve(
     rec.blockedBy = `challenge:${bot.rule}`;
     m.blocked.inc({ store: t.store, reason: 'challenge' });
     const c = challengeResponse({ ip: ctx.clientIp, secret: deps.challengeSecret, now: Date.now() });
-    res.writeHead(c.status, c.headers).end(c.body);
+    res.writeHead(c.status, { ...c.headers, 'x-request-id': ctx.requestId }).end(c.body);
     rec.status = c.status;
     return;
   }
@@ -229,9 +232,8 @@ async function serve(
     rec.upstreamMs = member ? Math.round((performance.now() - t0) * 100) / 100 : null;
     m.cache.inc({ store: t.store, result: out.status });
     const r = out.response;
-    // The cached response is shared and frozen: X-Cache goes on beside it, its raw headers as they are.
-    res.setHeader('x-cache', out.status);
-    res.writeHead(r.status, r.rawHeaders as string[]);
+    // The cached response is shared and frozen: X-Cache and X-Request-Id go on beside its raw headers.
+    res.writeHead(r.status, [...(r.rawHeaders as string[]), 'x-cache', out.status, 'x-request-id', ctx.requestId]);
     if (method === 'HEAD' || r.status === 304) res.end();
     else res.end(r.body);
     rec.status = r.status;

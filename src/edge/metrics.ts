@@ -119,7 +119,28 @@ export function createMetrics(registry: Registry = register, sources: MetricSour
       },
     }),
   };
-  return m;
+  // prom-client hashes a label object on every call; the per-request metrics keep their children.
+  const requestChildren = new Map<string, { inc(): void }>();
+  const latencyChildren = new Map<string, { observe(v: number): void }>();
+  return {
+    ...m,
+    /** Counts one answered request and its duration: the two metrics every request records. */
+    recordRequest(store: string, status: number, seconds: number): void {
+      const key = `${store} ${status}`;
+      let c = requestChildren.get(key);
+      if (!c) {
+        c = m.requests.labels(store, String(status));
+        requestChildren.set(key, c);
+      }
+      c.inc();
+      let h = latencyChildren.get(store);
+      if (!h) {
+        h = m.latency.labels(store);
+        latencyChildren.set(store, h);
+      }
+      h.observe(seconds);
+    },
+  };
 }
 
 /** The metrics a worker records into. */
