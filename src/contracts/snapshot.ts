@@ -132,6 +132,8 @@ export const Certificate = z.strictObject({
 export const EdgeSettings = z
   .strictObject({
     maxConnections: z.int().min(1).default(10_000),
+    /** Open connections one client IP may hold to the edge, over all stores (each store caps its own too). */
+    maxConnectionsPerIp: z.int().min(1).default(256),
     headersTimeoutMs: z.int().min(100).default(10_000),
     keepAliveTimeoutMs: z.int().min(100).default(5_000),
     maxHeaderBytes: z

@@ -4,7 +4,7 @@ import type { AccessLogRecord } from '../contracts/snapshot.ts';
 import type { AccessLog } from './accesslog/index.ts';
 import type { EdgeCache } from './cache/index.ts';
 import type { EdgeMetrics } from './metrics.ts';
-import { challengeResponse, verifyChallenge } from './protect/index.ts';
+import { challengeResponse, type StoreConnections, verifyChallenge } from './protect/index.ts';
 import type { Runtime, Target } from './runtime.ts';
 import { type ForwardContext, fetchBuffered, forward, UpstreamError } from './upstream/forward.ts';
 
@@ -14,6 +14,8 @@ export interface HandlerDeps {
   readonly cache: EdgeCache;
   readonly log: AccessLog;
   readonly metrics: EdgeMetrics;
+  /** Open connections per store and client IP, for each store's connection cap. */
+  readonly connections: StoreConnections;
   /** Secret for bot-challenge cookies; the same in every worker of an edge. */
   readonly challengeSecret: string;
 }
@@ -114,14 +116,22 @@ export async function handle(
     await serve(req, res, target, deps, rec, { clientIp: ip, proto, requestId }, path);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'TP_EDGE_BODY_ABORTED' || code === 'TP_EDGE_BODY_TOO_LARGE' || req.destroyed) {
+    if (rec.blockedBy === 'limit:body-timeout') {
+      // Already answered 408 when the body's time ran out; the upload's failure is that, not a new error.
+      if (!res.writableEnded) res.destroy();
+    } else if (code === 'TP_EDGE_BODY_ABORTED' || code === 'TP_EDGE_BODY_TOO_LARGE' || req.destroyed) {
       // The client broke its own request (bad framing, too much body, went away): 400/413, nothing upstream.
       rec.status = answer(res, requestId, code === 'TP_EDGE_BODY_TOO_LARGE' ? 413 : 400, 'bad request body');
       rec.blockedBy = `protocol:${code ?? 'aborted'}`;
     } else {
       rec.status =
         err instanceof UpstreamError
-          ? answer(res, requestId, err.status, err.status === 504 ? 'upstream timed out' : 'upstream unavailable')
+          ? answer(
+              res,
+              requestId,
+              err.status,
+              err.status === 504 ? 'upstream timed out' : 'upstream unavailable',
+            )
           : answer(res, requestId, 500, 'edge error');
     }
     if (err instanceof UpstreamError) rec.blockedBy = `upstream:${err.kind}`;
@@ -158,6 +168,14 @@ async function serve(
 
   if (p.ip.decide(ctx.clientIp) === 'deny') return block('ipdeny', 403, 'forbidden');
 
+  if (!deps.connections.admit(req.socket, t.store, ctx.clientIp, t.policy.limits.maxConnectionsPerIp)) {
+    res.shouldKeepAlive = false;
+    return block('limit:connections', 429, 'too many connections from your address', {
+      'retry-after': '1',
+      connection: 'close',
+    });
+  }
+
   const rate = p.rateLimiter.take(ctx.clientIp, req.method ?? 'GET', path);
   if (!rate.ok) {
     return block(`ratelimit:${rate.class}`, 429, 'too many requests', {
@@ -182,6 +200,57 @@ async function serve(
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > t.policy.limits.maxBodyBytes) return block('limit:body', 413, 'request body too large');
 
+  const bodyTimer = bodyDeadline(req, res, t.policy.limits.bodyTimeoutMs, () => {
+    rec.blockedBy = 'limit:body-timeout';
+    m.blocked.inc({ store: t.store, reason: 'limit' });
+    rec.status = answer(res, ctx.requestId, 408, 'request body too slow');
+  });
+  try {
+    await guarded(req, res, t, deps, rec, ctx, path, block);
+  } finally {
+    if (bodyTimer) clearTimeout(bodyTimer);
+  }
+}
+
+/**
+ * Cuts off a request whose body has not fully arrived within the store's `bodyTimeoutMs` (a slow
+ * upload holds a connection and an overload slot): answers 408 and drops the request, so the member
+ * never sees a complete one. Returns the timer, or nothing for a request without a body.
+ */
+function bodyDeadline(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ms: number,
+  onTimeout: () => void,
+): NodeJS.Timeout | undefined {
+  const declared = req.headers['content-length'];
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
+  if (!hasBody || req.complete) return undefined;
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    res.shouldKeepAlive = false;
+    onTimeout();
+    // Dropping the request aborts its upstream copy; after the 408 is out, so the client reads why.
+    if (res.writableFinished || res.destroyed) req.destroy();
+    else res.once('close', () => req.destroy()).once('finish', () => req.destroy());
+  }, ms);
+  req.once('end', () => clearTimeout(timer));
+  return timer;
+}
+
+async function guarded(
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  deps: HandlerDeps,
+  rec: { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] },
+  ctx: ForwardContext,
+  path: string,
+  block: (reason: string, status: number, message: string, headers?: Record<string, string>) => void,
+): Promise<void> {
+  const m = deps.metrics;
+  const p = t.protection;
   let release: () => void;
   try {
     const wait = p.overload.acquire();
@@ -233,7 +302,13 @@ async function serve(
     m.cache.inc({ store: t.store, result: out.status });
     const r = out.response;
     // The cached response is shared and frozen: X-Cache and X-Request-Id go on beside its raw headers.
-    res.writeHead(r.status, [...(r.rawHeaders as string[]), 'x-cache', out.status, 'x-request-id', ctx.requestId]);
+    res.writeHead(r.status, [
+      ...(r.rawHeaders as string[]),
+      'x-cache',
+      out.status,
+      'x-request-id',
+      ctx.requestId,
+    ]);
     if (method === 'HEAD' || r.status === 304) res.end();
     else res.end(r.body);
     rec.status = r.status;

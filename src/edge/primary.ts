@@ -90,7 +90,7 @@ export class EdgePrimary {
     const probe = Runtime.build(s);
     void probe.close();
     const cfg = s.settings;
-    this.limiter.resize(cfg.maxConnections);
+    this.limiter.resize(cfg.maxConnections, cfg.maxConnectionsPerIp);
     this.broadcast({ t: 'snapshot', snapshot: s });
     this.log.info({ version: s.version }, 'snapshot applied');
   }

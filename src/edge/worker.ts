@@ -16,6 +16,7 @@ import { clientIp, handle } from './handler.ts';
 import type { ToPrimary, ToWorker } from './ipc.ts';
 import { createMetrics } from './metrics.ts';
 import type { EdgeOptions } from './options.ts';
+import { StoreConnections } from './protect/index.ts';
 import { framingProblem } from './protocol.ts';
 import { Runtime } from './runtime.ts';
 import { CertificateStore, defaultCertificate } from './tls.ts';
@@ -45,6 +46,7 @@ export class EdgeWorker {
   private readonly metrics;
   private readonly cache: EdgeCache;
   private readonly log: AccessLog;
+  private readonly connections = new StoreConnections();
   private readonly http: Server;
   private readonly https: Server;
   private readonly fallback;
@@ -76,6 +78,7 @@ export class EdgeWorker {
       cache: this.cache,
       log: this.log,
       metrics: this.metrics,
+      connections: this.connections,
       challengeSecret,
     };
     const opts = {
@@ -156,9 +159,12 @@ export class EdgeWorker {
     this.runtime = next;
     this.certs = new CertificateStore(s, this.fallback);
     this.maxHeaders = s.settings.maxHeaders;
+    // Node's own request timeout is the outer bound; each store's bodyTimeoutMs cuts sooner.
+    const slowestBody = Math.max(30_000, ...s.policies.map((p) => p.limits.bodyTimeoutMs));
     for (const srv of [this.http, this.https]) {
       srv.headersTimeout = s.settings.headersTimeoutMs;
       srv.keepAliveTimeout = s.settings.keepAliveTimeoutMs;
+      srv.requestTimeout = s.settings.headersTimeoutMs + slowestBody;
     }
     this.metrics.snapshotVersion.set(s.version);
     void prev?.close(next);

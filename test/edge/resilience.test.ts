@@ -179,7 +179,7 @@ describe('edge under a slow-client attack', { timeout: 300_000 }, () => {
     await agent.close();
     assert.deepEqual(failures, []);
     assert.ok(ok > 50, `only ${ok} normal requests`);
-    // During the attack the edge holds at most its per-IP cap of slow connections...
+    // During the attack the edge holds at most its edge-wide per-IP cap (256) of slow connections...
     assert.ok(heldAt5s >= 100 && heldAt5s <= 260, `held ${heldAt5s} connections at 5 s`);
     // ...and closes each one whose headers are not complete after the headers timeout (10 s).
     assert.ok(heldAt15s < 20, `still ${heldAt15s} connections open after 15 s`);

@@ -60,4 +60,12 @@ describe('ConnectionLimiter', () => {
     cl.release('1.0.0.2');
     assert.equal(cl.tryAcquire('1.0.0.4'), true);
   });
+
+  it('applies a new per-IP cap', () => {
+    const cl = new ConnectionLimiter({ maxTotal: 100, maxPerIp: 10 });
+    for (let i = 0; i < 3; i++) assert.equal(cl.tryAcquire('1.0.0.1'), true);
+    cl.resize(100, 3);
+    assert.equal(cl.tryAcquire('1.0.0.1'), false);
+    assert.equal(cl.tryAcquire('1.0.0.2'), true);
+  });
 });

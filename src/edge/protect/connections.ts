@@ -32,11 +32,12 @@ export class ConnectionLimiter {
   }
 
   /**
-   * Changes the total cap in place, for a snapshot with new edge settings. Open connections are kept
+   * Changes the caps in place, for a snapshot with new edge settings. Open connections are kept
    * and still counted: above the new cap, new ones are refused until enough have closed.
    */
-  resize(maxTotal: number): this {
+  resize(maxTotal: number, maxPerIp = this.limits.maxPerIp): this {
     this.limits.maxTotal = maxTotal;
+    this.limits.maxPerIp = maxPerIp;
     return this;
   }
 

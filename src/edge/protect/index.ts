@@ -97,3 +97,4 @@ export function recompile(
     options,
   );
 }
+export { StoreConnections } from './store-connections.ts';

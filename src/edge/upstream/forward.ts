@@ -230,6 +230,11 @@ export async function forward(
       pool.report(m, r.statusCode < 500);
       return { status: r.statusCode, member: m, upstreamMs, bytesOut };
     } catch (err) {
+      // The client's own body failed (cut off for its slowness or size, or the client left): the
+      // member did nothing wrong and must not be ejected for it.
+      if (!retryable && req.destroyed && !req.complete) {
+        throw Object.assign(new Error('client body aborted'), { code: 'TP_EDGE_BODY_ABORTED', cause: err });
+      }
       const kind = classify(err);
       onFailure(kind);
       pool.report(m, false);
