@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import pino from 'pino';
@@ -13,6 +13,7 @@ import { applyStack } from '../agent/stack/apply.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
 import { waitHealthy } from '../agent/stack/wait.ts';
 import { prepareStoreUser } from '../agent/users.ts';
+import { runJobsProcess } from '../control/jobs/index.ts';
 import { parseListen } from '../edge/options.ts';
 import { runEdge } from '../edge/process.ts';
 import {
@@ -283,6 +284,19 @@ program
       const stop = () => void agent.stop().then(done);
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
+    });
+  });
+
+program
+  .command('jobs')
+  .description("run the control plane's job runner in the foreground (`control` starts it, niced)")
+  .option(...dataDirOption)
+  .option('--database-url <url>', 'PostgreSQL URL of the state store (default: SQLite in the data directory)')
+  .action(async (o: { dataDir: string; databaseUrl?: string }) => {
+    await runJobsProcess({
+      dataDir: join(resolve(o.dataDir), 'control'),
+      databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
+      log: pino({ name: 'triplane-jobs' }),
     });
   });
 

@@ -1,0 +1,64 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { openState } from '../state/index.ts';
+import { BUILTIN_SCHEDULE, builtinHandlers } from './builtin.ts';
+import { JobRunner } from './runner.ts';
+import { Scheduler } from './schedule.ts';
+
+/** Niceness of the jobs process: below anything that serves requests. */
+export const JOBS_NICENESS = 10;
+
+/**
+ * The command line that starts the jobs process away from the serving path: lowest CPU priority
+ * (`nice`) and idle-class disk I/O (`ionice -c 3`), so a backup or a log rollup only takes what the
+ * storefront leaves. `node` is the Node.js binary with its loader flags, `entry` the CLI script.
+ */
+export function jobsCommand(o: {
+  node: readonly string[];
+  entry: string;
+  dataDir: string;
+  databaseUrl?: string;
+}): string[] {
+  return [
+    'nice',
+    '-n',
+    String(JOBS_NICENESS),
+    'ionice',
+    '-c',
+    '3',
+    ...o.node,
+    o.entry,
+    'jobs',
+    '--data-dir',
+    o.dataDir,
+    ...(o.databaseUrl ? ['--database-url', o.databaseUrl] : []),
+  ];
+}
+
+/** Runs the job runner and the scheduler until SIGTERM/SIGINT; what `triplane jobs` does. */
+export async function runJobsProcess(o: {
+  dataDir: string;
+  databaseUrl?: string;
+  log: Logger;
+}): Promise<void> {
+  const state = await openState({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
+  const runner = new JobRunner({
+    state,
+    workerId: `${hostname()}:${process.pid}`,
+    handlers: builtinHandlers(state),
+    log: o.log,
+  });
+  const scheduler = new Scheduler({ state, jobs: BUILTIN_SCHEDULE, log: o.log });
+  runner.start();
+  scheduler.start();
+  o.log.info({ pid: process.pid }, 'jobs process started');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  scheduler.stop();
+  await runner.stop();
+  await state.close();
+  o.log.info('jobs process stopped');
+}
