@@ -27,6 +27,7 @@ import {
   writeLocalSnapshot,
 } from './local.ts';
 import { EXIT, progress, table } from './output.ts';
+import { registerApiCommands } from './remote.ts';
 import { loadStackFile } from './stackfile.ts';
 
 const DEMO_STACK = fileURLToPath(new URL('../../examples/demo-store/triplane.yaml', import.meta.url));
@@ -286,6 +287,8 @@ program
       process.once('SIGINT', stop);
     });
   });
+
+registerApiCommands(program, dataDirOption);
 
 program
   .command('jobs')

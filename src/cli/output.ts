@@ -18,5 +18,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** Exit codes scripts can rely on. */
-export const EXIT = { ok: 0, failed: 1, invalid: 2 } as const;
+/**
+ * Exit codes scripts can rely on: 0 done, 1 failed, 2 invalid input (nothing changed), 3 not
+ * authenticated or not allowed, 4 not found, 5 the control plane is unreachable or unavailable.
+ */
+export const EXIT = { ok: 0, failed: 1, invalid: 2, denied: 3, notFound: 4, unavailable: 5 } as const;

@@ -1,0 +1,309 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  ApiClient,
+  CliApiError,
+  type Credentials,
+  findCredentials,
+  LOCAL_API,
+  saveCredentials,
+} from './api-client.ts';
+import { EXIT, progress, table } from './output.ts';
+import { loadStackFile } from './stackfile.ts';
+
+/** Options every API command takes. */
+interface ApiOpts {
+  control?: string;
+  token?: string;
+  dataDir: string;
+  json?: boolean;
+}
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string =>
+  v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+const when = (ms: unknown): string => (typeof ms === 'number' ? new Date(ms).toISOString() : str(ms));
+
+/** Runs `fn` with an API client; API errors become a message on stderr and their exit code. */
+async function withApi(o: ApiOpts, fn: (api: ApiClient) => Promise<void>): Promise<void> {
+  const creds = findCredentials({ url: o.control, token: o.token, dataDir: o.dataDir });
+  if (!creds) {
+    process.stderr.write(
+      'not logged in: run `triplane login --token TOKEN` (or `triplane up`, which writes a local admin token)\n',
+    );
+    process.exitCode = EXIT.denied;
+    return;
+  }
+  try {
+    await fn(new ApiClient(creds));
+  } catch (e) {
+    if (!(e instanceof CliApiError)) throw e;
+    process.stderr.write(`${e.code}: ${e.message}\n`);
+    const problems = e.details.problems as { path: string; message: string }[] | undefined;
+    for (const p of problems ?? []) process.stderr.write(`  ${p.path}: ${p.message}\n`);
+    process.exitCode = e.exitCode;
+  }
+}
+
+/** Prints `rows` as JSON (`--json`) or as a table of `columns`. */
+function print(o: ApiOpts, value: unknown, columns?: [string, (r: Row) => string][]): void {
+  if (o.json || !columns) {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
+  }
+  const rows = (Array.isArray(value) ? value : [value]) as Row[];
+  process.stdout.write(
+    `${table(
+      columns.map(([h]) => h),
+      rows.map((r) => columns.map(([, f]) => f(r))),
+    )}\n`,
+  );
+}
+
+/** Adds the options every API command shares. */
+function api(cmd: Command, dataDirOption: readonly [string, string, string]): Command {
+  return cmd
+    .option('--control <url>', 'control plane API (default: saved login, or http://127.0.0.1:7070)')
+    .option('--token <token>', 'API token (default: TRIPLANE_TOKEN, saved login, or the local admin token)')
+    .option('--json', 'print JSON for scripts')
+    .option(...dataDirOption);
+}
+
+/** Registers the commands that talk to the control-plane API. */
+export function registerApiCommands(
+  program: Command,
+  dataDirOption: readonly [string, string, string],
+): void {
+  api(program.command('login'), dataDirOption)
+    .description('check an API token against the control plane and save it for later commands')
+    .option('--token-file <file>', 'read the token from a file (e.g. the one `triplane up` names)')
+    .action(async (o: ApiOpts & { tokenFile?: string }) => {
+      const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : undefined);
+      if (!token) {
+        process.stderr.write('login: give --token TOKEN or --token-file FILE\n');
+        process.exitCode = EXIT.invalid;
+        return;
+      }
+      const saved = findCredentials({ url: o.control, dataDir: o.dataDir });
+      const creds: Credentials = { url: o.control ?? saved?.url ?? LOCAL_API, token };
+      await withApi({ ...o, control: creds.url, token }, async (a) => {
+        const me = await a.call<Row>('GET', '/api/whoami');
+        const file = saveCredentials(creds);
+        process.stdout.write(
+          `logged in to ${creds.url} as ${str((me.user as Row)?.name)}; saved to ${file}\n`,
+        );
+      });
+    });
+
+  const stores = api(program.command('stores'), dataDirOption).description('list the stores you can see');
+  stores.action(async (o: ApiOpts) =>
+    withApi(o, async (a) => {
+      print(o, await a.call('GET', '/api/stores'), [
+        ['STORE', (r) => str(r.id)],
+        ['NAME', (r) => str(r.name)],
+        ['CREATED', (r) => when(r.createdAt)],
+      ]);
+    }),
+  );
+  api(stores.command('create'), dataDirOption)
+    .description('create a store (platform admin)')
+    .argument('<store>')
+    .action(async (store: string, o: ApiOpts) =>
+      withApi(o, async (a) => print(o, await a.call('POST', '/api/stores', { id: store }))),
+    );
+
+  api(program.command('apply'), dataDirOption)
+    .description('send a stack file to the control plane as a new stack version')
+    .requiredOption('-f, --file <file>', 'stack file (triplane.yaml)')
+    .option('--env <environment>', 'production or staging', 'production')
+    .option('--wait', 'wait until the agent runs the new version')
+    .option('--timeout <s>', 'how long --wait waits', '300')
+    .action(async (o: ApiOpts & { file: string; env: string; wait?: boolean; timeout: string }) => {
+      const loaded = loadStackFile(o.file);
+      if (!loaded.ok) {
+        process.stderr.write(`${loaded.report}\nnothing was changed\n`);
+        process.exitCode = EXIT.invalid;
+        return;
+      }
+      await withApi(o, async (a) => {
+        const store = loaded.spec.name;
+        const v = await a.call<Row>('POST', `/api/stores/${store}/stacks`, {
+          environment: o.env,
+          spec: loaded.spec,
+          sourceDir: dirname(resolve(loaded.path)),
+        });
+        const version = Number(v.version);
+        if (!o.wait) {
+          print(o, v, [
+            ['STORE', () => store],
+            ['VERSION', (r) => str(r.version)],
+          ]);
+          return;
+        }
+        const say = progress('apply');
+        say(`stack version ${version} of ${store} sent; waiting for the agent`);
+        const until = Date.now() + Number(o.timeout) * 1000;
+        for (;;) {
+          const st = await a.call<Row>('GET', `/api/stores/${store}/status`);
+          if (Number(st.appliedVersion) >= version && st.converged === true) {
+            print(o, st, statusColumns);
+            return;
+          }
+          if (Date.now() > until) {
+            process.stderr.write(`store ${store} did not converge on version ${version} in ${o.timeout}s\n`);
+            process.exitCode = EXIT.failed;
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      });
+    });
+
+  api(program.command('policy'), dataDirOption)
+    .description("show or change a store's edge policy (rate limits, IP lists, bots, cache, overload, WAF)")
+    .argument('<store>')
+    .option('--rate <perSec>', 'rate limit of the "default" class, requests per second per client')
+    .option('--burst <n>', 'burst of that rate limit')
+    .option('--allow <cidr...>', 'replace the IP allow list')
+    .option('--deny <cidr...>', 'replace the IP deny list')
+    .option('--waf <mode>', 'WAF mode: off, detect or block')
+    .action(
+      async (
+        store: string,
+        o: ApiOpts & { rate?: string; burst?: string; allow?: string[]; deny?: string[]; waf?: string },
+      ) =>
+        withApi(o, async (a) => {
+          const current = await a.call<Row>('GET', `/api/stores/${store}/policy`);
+          const policy = { ...((current.policy as Row) ?? current) };
+          delete policy.store;
+          let changed = false;
+          if (o.rate !== undefined || o.burst !== undefined) {
+            const limits = [...((policy.rateLimits as Row[]) ?? [])];
+            const i = limits.findIndex((l) => l.class === 'default');
+            const base: Row = i >= 0 ? limits[i]! : { class: 'default', pathPrefixes: [], methods: [] };
+            const next = {
+              ...base,
+              ...(o.rate !== undefined ? { ratePerSec: Number(o.rate) } : {}),
+              ...(o.burst !== undefined ? { burst: Number(o.burst) } : {}),
+            };
+            if (i >= 0) limits[i] = next;
+            else limits.push(next);
+            policy.rateLimits = limits;
+            changed = true;
+          }
+          if (o.allow) {
+            policy.ipAllow = o.allow;
+            changed = true;
+          }
+          if (o.deny) {
+            policy.ipDeny = o.deny;
+            changed = true;
+          }
+          if (o.waf) {
+            policy.waf = { ...((policy.waf as Row) ?? {}), mode: o.waf };
+            changed = true;
+          }
+          const out = changed ? await a.call('PUT', `/api/stores/${store}/policy`, policy) : current;
+          print(o, out);
+        }),
+    );
+
+  api(program.command('purge'), dataDirOption)
+    .description('purge cached pages of a store from the edge and every Varnish of the store')
+    .argument('<store>')
+    .option('--tag <tag>', 'Magento cache tag, e.g. cat_p_1')
+    .option('--url <path>', 'one URL path')
+    .option('--prefix <path>', 'every URL under a path prefix')
+    .action(async (store: string, o: ApiOpts & { tag?: string; url?: string; prefix?: string }) => {
+      const what = { tag: o.tag, url: o.url, prefix: o.prefix };
+      const given = Object.entries(what).filter(([, v]) => v !== undefined);
+      if (given.length !== 1) {
+        process.stderr.write('purge: give exactly one of --tag, --url or --prefix\n');
+        process.exitCode = EXIT.invalid;
+        return;
+      }
+      await withApi(o, async (a) =>
+        print(o, await a.call('POST', `/api/stores/${store}/purge`, Object.fromEntries(given))),
+      );
+    });
+
+  const tokens = api(program.command('tokens'), dataDirOption).description('your API tokens');
+  tokens.action(async (o: ApiOpts) =>
+    withApi(o, async (a) =>
+      print(o, await a.call('GET', '/api/tokens'), [
+        ['ID', (r) => str(r.id)],
+        ['NAME', (r) => str(r.name)],
+        ['CREATED', (r) => when(r.createdAt)],
+        ['LAST USED', (r) => when(r.lastUsedAt)],
+        ['REVOKED', (r) => when(r.revokedAt)],
+      ]),
+    ),
+  );
+  api(tokens.command('create'), dataDirOption)
+    .description('create a token; its secret is shown once')
+    .requiredOption('--name <name>', 'what the token is for')
+    .option('--user <user>', 'for another user (platform admin)')
+    .action(async (o: ApiOpts & { name: string; user?: string }) =>
+      withApi(o, async (a) =>
+        print(o, await a.call('POST', '/api/tokens', { name: o.name, ...(o.user ? { user: o.user } : {}) })),
+      ),
+    );
+  api(tokens.command('revoke'), dataDirOption)
+    .description('revoke a token')
+    .argument('<id>')
+    .action(async (id: string, o: ApiOpts) =>
+      withApi(o, async (a) => {
+        await a.call('DELETE', `/api/tokens/${id}`);
+        process.stdout.write(`token ${id} revoked\n`);
+      }),
+    );
+
+  api(program.command('events'), dataDirOption)
+    .description('what happened to a store, newest first')
+    .argument('<store>')
+    .option('--limit <n>', 'how many', '50')
+    .action(async (store: string, o: ApiOpts & { limit: string }) =>
+      withApi(o, async (a) =>
+        print(o, await a.call('GET', `/api/stores/${store}/events?limit=${Number(o.limit)}`), [
+          ['TIME', (r) => when(r.at)],
+          ['KIND', (r) => str(r.kind)],
+          ['MESSAGE', (r) => str(r.message)],
+        ]),
+      ),
+    );
+
+  api(program.command('logs'), dataDirOption)
+    .description("a store's recent requests from the edge's access log, newest first")
+    .argument('<store>')
+    .option('--status <code>', 'only this status code')
+    .option('--path <prefix>', 'only paths under this prefix')
+    .option('--limit <n>', 'how many', '50')
+    .action(async (store: string, o: ApiOpts & { status?: string; path?: string; limit: string }) =>
+      withApi(o, async (a) => {
+        const q = new URLSearchParams({ limit: String(Number(o.limit)) });
+        if (o.status) q.set('status', o.status);
+        if (o.path) q.set('path', o.path);
+        print(o, await a.call('GET', `/api/stores/${store}/requests?${q}`), [
+          ['TIME', (r) => str(r.time)],
+          ['CLIENT', (r) => str(r.client)],
+          ['METHOD', (r) => str(r.method)],
+          ['PATH', (r) => str(r.path)],
+          ['STATUS', (r) => str(r.status)],
+          ['MS', (r) => str(r.durationMs)],
+          ['CACHE', (r) => str(r.cache)],
+          ['BLOCKED', (r) => str(r.blockedBy)],
+        ]);
+      }),
+    );
+}
+
+/** Columns of a store's status as the control plane reports it. */
+export const statusColumns: [string, (r: Row) => string][] = [
+  ['STORE', (r) => str(r.store)],
+  ['DESIRED', (r) => str(r.desiredVersion)],
+  ['APPLIED', (r) => str(r.appliedVersion)],
+  ['CONVERGED', (r) => str(r.converged)],
+  ['UPSTREAMS', (r) => str((r.upstreams as Row[] | undefined)?.length)],
+];
