@@ -59,7 +59,9 @@ export class EdgeWorker {
   ) {
     this.cache = new EdgeCache({ maxBytes: o.cacheBytes });
     this.log = new AccessLog({
-      sink: /^https?:\/\//.test(o.accessLog) ? new HttpSink(o.accessLog) : new FileSink(o.accessLog),
+      sink: /^https?:\/\//.test(o.accessLog)
+        ? new HttpSink(o.accessLog, { token: o.controlToken })
+        : new FileSink(o.accessLog),
       // One spool per worker index: a restarted worker replays what its predecessor left.
       spoolDir: `${o.dataDir}/edge/spool/worker-${index}`,
       maxSpoolBytes: o.spoolBytes,
