@@ -21,6 +21,23 @@ export function runningAgentPid(dataDir: string): number | undefined {
   return runningPid(layout(dataDir).agentPid);
 }
 
+/** Writes this process into the agent pid file; fails if another agent owns the data directory. */
+export function claimAgentPid(dataDir: string): void {
+  const other = runningAgentPid(dataDir);
+  if (other && other !== process.pid) {
+    throw new AgentError('TP_AGENT_RUNNING', `an agent (pid ${other}) already runs for ${dataDir}`, {
+      pid: other,
+    });
+  }
+  writeFileAtomic(layout(dataDir).agentPid, `${process.pid}\n`);
+}
+
+/** Removes the agent pid file if this process wrote it. */
+export function releaseAgentPid(dataDir: string): void {
+  const file = layout(dataDir).agentPid;
+  if (existsSync(file) && Number(readFileSync(file, 'utf8')) === process.pid) unlinkSync(file);
+}
+
 /**
  * The node agent: keeps this host's stores healthy. For now it supervises the stores recorded in the
  * data directory; the control plane will hand it its orders later.
@@ -38,13 +55,7 @@ export class Agent {
 
   /** Writes the pid file and starts supervising; fails if another agent owns the data directory. */
   async start(): Promise<void> {
-    const other = runningAgentPid(this.o.dataDir);
-    if (other && other !== process.pid) {
-      throw new AgentError('TP_AGENT_RUNNING', `an agent (pid ${other}) already runs for ${this.o.dataDir}`, {
-        pid: other,
-      });
-    }
-    writeFileAtomic(layout(this.o.dataDir).agentPid, `${process.pid}\n`);
+    claimAgentPid(this.o.dataDir);
     this.supervisor = new Supervisor({
       dataDir: this.o.dataDir,
       executor: this.ex,
@@ -62,8 +73,7 @@ export class Agent {
   /** Finishes the supervisor pass in progress and removes the pid file. */
   async stop(): Promise<void> {
     await this.supervisor?.stop();
-    const file = layout(this.o.dataDir).agentPid;
-    if (existsSync(file) && Number(readFileSync(file, 'utf8')) === process.pid) unlinkSync(file);
+    releaseAgentPid(this.o.dataDir);
     this.log.info('agent stopped');
   }
 

@@ -9,6 +9,7 @@ import { AgentError } from '../agent/errors.ts';
 import { ProcessExecutor } from '../agent/executor.ts';
 import { checkPodman, diagnose, formatFindings, prepareHost, probeHost } from '../agent/host/index.ts';
 import { buildImages } from '../agent/images/index.ts';
+import { RemoteAgent } from '../agent/remote/agent.ts';
 import { applyStack } from '../agent/stack/apply.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
 import { waitHealthy } from '../agent/stack/wait.ts';
@@ -274,19 +275,40 @@ program
   .description('run the node agent in the foreground (`up` starts it in the background)')
   .option(...dataDirOption)
   .option('--interval <ms>', 'supervisor pass interval', '10000')
-  .action(async (opts: { dataDir: string; interval: string }) => {
-    const agent = new Agent({
-      dataDir: resolve(opts.dataDir),
-      intervalMs: Number(opts.interval),
-      log: pino({ name: 'triplane-agent' }),
-    });
-    await agent.start();
-    await new Promise<void>((done) => {
-      const stop = () => void agent.stop().then(done);
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
-  });
+  .option('--control <url>', 'take orders from this control plane (without it: supervise local stores)')
+  .option('--join-token <token>', 'one-time token to join the control plane (only until the node has joined)')
+  .option('--name <name>', 'node name to join under', hostname().toLowerCase())
+  .option('--label <k=v...>', 'node labels the control plane places stores by')
+  .action(
+    async (opts: {
+      dataDir: string;
+      interval: string;
+      control?: string;
+      joinToken?: string;
+      name: string;
+      label?: string[];
+    }) => {
+      const log = pino({ name: 'triplane-agent' });
+      const agent = opts.control
+        ? new RemoteAgent({
+            controlUrl: opts.control,
+            dataDir: resolve(opts.dataDir),
+            executor: new ProcessExecutor(),
+            log,
+            joinToken: opts.joinToken ?? process.env.TRIPLANE_JOIN_TOKEN,
+            name: opts.name,
+            labels: Object.fromEntries((opts.label ?? []).map((l) => l.split('=', 2) as [string, string])),
+            superviseIntervalMs: Number(opts.interval),
+          })
+        : new Agent({ dataDir: resolve(opts.dataDir), intervalMs: Number(opts.interval), log });
+      await agent.start();
+      await new Promise<void>((done) => {
+        const stop = () => void agent.stop().then(done);
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    },
+  );
 
 registerApiCommands(program, dataDirOption);
 

@@ -23,11 +23,9 @@ export type EnvironmentName = z.infer<typeof EnvironmentName>;
 /** What an agent sends to join: the one-time join token and how it wants to be known. */
 export const JoinRequest = z.strictObject({
   joinToken: z.string().min(1),
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, {
-      error: (i) => `expected a host name, got ${JSON.stringify(i.input)}`,
-    }),
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, {
+    error: (i) => `expected a host name, got ${JSON.stringify(i.input)}`,
+  }),
   labels: z.record(z.string(), z.string()).default({}),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
