@@ -102,8 +102,8 @@ export function registerApiCommands(
     withApi(o, async (a) => {
       print(o, await a.call('GET', '/api/stores'), [
         ['STORE', (r) => str(r.id)],
-        ['NAME', (r) => str(r.name)],
-        ['CREATED', (r) => when(r.createdAt)],
+        ['NAME', (r) => str(r.displayName)],
+        ['CREATED', (r) => str(r.createdAt)],
       ]);
     }),
   );
