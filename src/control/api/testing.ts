@@ -36,7 +36,11 @@ export interface ApiFixture {
 /** Opens a fresh state in a temporary directory and builds an API on it; both go away after `t`. */
 export async function apiFixture(
   t: TestContext,
-  opts: { plugins?: FastifyPluginAsync[]; purger?: Purger | null } = {},
+  opts: {
+    /** More route plugins, or a function that builds them on the fixture's state. */
+    plugins?: FastifyPluginAsync[] | ((state: State) => FastifyPluginAsync[]);
+    purger?: Purger | null;
+  } = {},
 ): Promise<ApiFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'triplane-api-'));
   const state = await openState({ dataDir: dir });
@@ -50,7 +54,7 @@ export async function apiFixture(
   const app = buildApi({
     state,
     purger: opts.purger === null ? undefined : (opts.purger ?? fake),
-    plugins: opts.plugins,
+    plugins: typeof opts.plugins === 'function' ? opts.plugins(state) : opts.plugins,
   });
   t.after(async () => {
     await app.close();
