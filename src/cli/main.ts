@@ -15,6 +15,7 @@ import { destroyStore, downStore } from '../agent/stack/down.ts';
 import { waitHealthy } from '../agent/stack/wait.ts';
 import { prepareStoreUser } from '../agent/users.ts';
 import { runJobsProcess } from '../control/jobs/index.ts';
+import { ControlPlane, initControl } from '../control/process.ts';
 import { parseListen } from '../edge/options.ts';
 import { runEdge } from '../edge/process.ts';
 import {
@@ -311,6 +312,44 @@ program
   );
 
 registerApiCommands(program, dataDirOption);
+
+const control = program
+  .command('control')
+  .description('run the control plane (API, reconciler, edge snapshots) in the foreground, and its jobs')
+  .option(...dataDirOption)
+  .option('--listen <addr>', 'API address', '127.0.0.1:7070')
+  .option('--database-url <url>', 'PostgreSQL URL of the state store (default: SQLite in the data directory)')
+  .option('--edge-admin <url...>', 'admin endpoints of the edges purges go to', ['http://127.0.0.1:8081'])
+  .action(async (o: { dataDir: string; listen: string; databaseUrl?: string; edgeAdmin: string[] }) => {
+    const at = parseListen(o.listen, '--listen');
+    const cp = new ControlPlane({
+      dataDir: resolve(o.dataDir),
+      databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
+      host: at.host,
+      port: at.port,
+      edgeAdmin: o.edgeAdmin,
+      log: pino({ name: 'triplane-control' }),
+      jobs: { node: [process.execPath, ...process.execArgv], entry: fileURLToPath(import.meta.url) },
+    });
+    await cp.start();
+    await new Promise<void>((done) => {
+      const stop = () => void cp.stop().then(done);
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+  });
+control
+  .command('init')
+  .description('create the state store and a first admin token, written to a file only its owner can read')
+  .action(async (_o: unknown, cmd: Command) => {
+    // --data-dir and --database-url belong to `control` and apply to `control init` as well.
+    const o = cmd.parent!.opts<{ dataDir: string; databaseUrl?: string }>();
+    const r = await initControl({
+      dataDir: resolve(o.dataDir),
+      databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
+    });
+    process.stdout.write(`admin token ${r.created ? 'written to' : 'already in'} ${r.file}\n`);
+  });
 
 program
   .command('jobs')

@@ -1,6 +1,6 @@
 /** Stable codes of the fleet's own errors (the routes answer with ApiError and StateError). */
 export type FleetErrorCode =
-  /** An option of a hub, reconciler, snapshot builder or retention job is out of range. */
+  /** An option of a hub, reconciler or snapshot builder is out of range. */
   | 'TP_FLEET_INVALID_OPTIONS'
   /** A snapshot built from the state failed validation: a builder bug, never published. */
   | 'TP_FLEET_SNAPSHOT_INVALID';

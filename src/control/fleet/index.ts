@@ -1,7 +1,7 @@
 /**
  * The control plane's fleet side: the agent and edge endpoints, the long-poll hub that answers them,
  * the reconciler (stacks → each node's desired state), the snapshot builder (observed upstreams and
- * policies → edge snapshots) and access-log retention.
+ * policies → edge snapshots). Access-log retention is a job (src/control/jobs, `access-log.prune`).
  */
 export { type AgentRoutesDeps, agentRoutes } from './agent-routes.ts';
 export { ACCESS_LOG_BODY_LIMIT, EdgeAckBody, type EdgeRoutesDeps, edgeRoutes } from './edge-routes.ts';
@@ -21,7 +21,6 @@ export {
   type ReconcilerOptions,
   reconcile,
 } from './reconciler.ts';
-export { AccessLogRetention, type AccessLogRetentionOptions } from './retention.ts';
 export { type FleetRoutesDeps, fleetRoutes } from './routes.ts';
 export {
   type BuiltSnapshot,

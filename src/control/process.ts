@@ -1,0 +1,180 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { bootstrapAdmin, buildApi } from './api/index.ts';
+import { fleetRoutes, LongPollHub, Reconciler, SnapshotBuilder } from './fleet/index.ts';
+import { jobsCommand } from './jobs/index.ts';
+import { opsRoutes } from './ops/routes.ts';
+import { HttpPurger } from './purger.ts';
+import { openState, type State } from './state/index.ts';
+
+/** Files of the control plane under `<dataDir>/control`. */
+export function controlLayout(dataDir: string) {
+  const dir = join(dataDir, 'control');
+  return {
+    dir,
+    /** The first platform admin's API token (`init`), mode 0600. */
+    adminToken: join(dir, 'admin-token'),
+    /** The token edges present; kept across restarts so running edges stay authorised. */
+    edgeToken: join(dir, 'edge-token'),
+    pid: join(dir, 'control.pid'),
+  };
+}
+
+function writeSecret(file: string, value: string): void {
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** The edge token in the data directory, created on first use. */
+export function edgeToken(dataDir: string): string {
+  const l = controlLayout(dataDir);
+  mkdirSync(l.dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(l.edgeToken)) writeSecret(l.edgeToken, randomBytes(32).toString('base64url'));
+  return readFileSync(l.edgeToken, 'utf8').trim();
+}
+
+/**
+ * `triplane control init`: opens (and migrates) the state and writes a first admin token to
+ * `<dataDir>/control/admin-token` if there is none yet. Returns the file and whether it was created.
+ */
+export async function initControl(o: {
+  dataDir: string;
+  databaseUrl?: string;
+}): Promise<{ file: string; created: boolean }> {
+  const l = controlLayout(o.dataDir);
+  mkdirSync(l.dir, { recursive: true, mode: 0o700 });
+  if (existsSync(l.adminToken)) return { file: l.adminToken, created: false };
+  const state = await openState({ dataDir: l.dir, databaseUrl: o.databaseUrl });
+  try {
+    writeSecret(l.adminToken, await bootstrapAdmin(state, 'admin'));
+  } finally {
+    await state.close();
+  }
+  return { file: l.adminToken, created: true };
+}
+
+/** What `triplane control` runs with. */
+export interface ControlOptions {
+  readonly dataDir: string;
+  /** PostgreSQL URL; unset: SQLite under `<dataDir>/control`. */
+  readonly databaseUrl?: string;
+  readonly host: string;
+  readonly port: number;
+  /** Admin endpoints (`http://127.0.0.1:8081`) of the edges that purges go to. */
+  readonly edgeAdmin: readonly string[];
+  readonly log: Logger;
+  /**
+   * How to start the jobs process: the Node.js command and the CLI entry. Null: no jobs process (tests
+   * of the API alone).
+   */
+  readonly jobs: { node: readonly string[]; entry: string } | null;
+  /** Hold of long polls. @default 25_000 */
+  readonly holdMs?: number;
+}
+
+/**
+ * The control plane process: the API (people, agents, edges) on one port, the reconciler and the
+ * snapshot builder beside it, and the jobs in a separate, niced process so their work never shares
+ * a CPU slot with answering agents and edges.
+ */
+export class ControlPlane {
+  private state: State | undefined;
+  private app: FastifyInstance | undefined;
+  private reconciler: Reconciler | undefined;
+  private snapshots: SnapshotBuilder | undefined;
+  private jobs: ChildProcess | undefined;
+  private stopping = false;
+
+  constructor(private readonly o: ControlOptions) {}
+
+  /** The address the API listens on, once started. */
+  get url(): string {
+    const a = this.app?.server.address();
+    return a && typeof a === 'object' ? `http://${this.o.host}:${a.port}` : '';
+  }
+
+  /** Opens the state, starts the background parts, listens, and starts the jobs process. */
+  async start(): Promise<void> {
+    const l = controlLayout(this.o.dataDir);
+    mkdirSync(l.dir, { recursive: true, mode: 0o700 });
+    const log = this.o.log;
+    const state = await openState({ dataDir: l.dir, databaseUrl: this.o.databaseUrl });
+    this.state = state;
+    const hub = new LongPollHub();
+    const onError = (what: string) => (err: unknown) => log.error({ err }, `${what} failed`);
+    const reconciler = new Reconciler({ state, hub, onError: onError('reconciler pass') });
+    const snapshots = new SnapshotBuilder({ state, hub, onError: onError('snapshot build') });
+    this.reconciler = reconciler;
+    this.snapshots = snapshots;
+    const app = buildApi({
+      state,
+      log,
+      purger: new HttpPurger(state, this.o.edgeAdmin),
+      plugins: [
+        fleetRoutes({
+          state,
+          hub,
+          reconciler,
+          snapshots,
+          edgeToken: edgeToken(this.o.dataDir),
+          holdMs: this.o.holdMs,
+        }),
+        opsRoutes(state),
+      ],
+    });
+    // A change through the API reaches agents and edges now, not at the next timer pass: a
+    // rate-limit change must be enforced within seconds.
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method !== 'GET' && reply.statusCode < 400 && request.url.startsWith('/api/stores')) {
+        reconciler.onChange();
+        snapshots.onChange();
+      }
+    });
+    this.app = app;
+    reconciler.start();
+    snapshots.start();
+    await app.listen({ host: this.o.host, port: this.o.port });
+    writeFileSync(l.pid, `${process.pid}\n`);
+    if (this.o.jobs) this.startJobs(this.o.jobs);
+    log.info({ url: this.url }, 'control plane listening');
+  }
+
+  private startJobs(j: { node: readonly string[]; entry: string }): void {
+    const [cmd, ...args] = jobsCommand({
+      node: j.node,
+      entry: j.entry,
+      dataDir: this.o.dataDir,
+      databaseUrl: this.o.databaseUrl,
+    });
+    const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    this.jobs = child;
+    child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      // The jobs process is restarted like a worker: losing it must not stop the API.
+      this.o.log.error({ code, signal }, 'jobs process exited; starting it again in 2 s');
+      setTimeout(() => {
+        if (!this.stopping) this.startJobs(j);
+      }, 2000).unref();
+    });
+  }
+
+  /** Answers held polls, stops the background parts and the jobs process, closes the state. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const jobs = this.jobs;
+    const jobsExited =
+      jobs && jobs.exitCode === null ? new Promise((r) => jobs.once('exit', r)) : Promise.resolve();
+    jobs?.kill('SIGTERM');
+    await this.app?.close();
+    await this.reconciler?.stop();
+    await this.snapshots?.stop();
+    await jobsExited;
+    await this.state?.close();
+    const pid = controlLayout(this.o.dataDir).pid;
+    if (existsSync(pid) && Number(readFileSync(pid, 'utf8')) === process.pid) unlinkSync(pid);
+  }
+}
