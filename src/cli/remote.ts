@@ -107,12 +107,15 @@ export function registerApiCommands(
       ]);
     }),
   );
-  api(stores.command('create'), dataDirOption)
+  // Subcommands take the parent's options (--control, --token, --json …) wherever they are written.
+  stores
+    .command('create')
     .description('create a store (platform admin)')
     .argument('<store>')
-    .action(async (store: string, o: ApiOpts) =>
-      withApi(o, async (a) => print(o, await a.call('POST', '/api/stores', { id: store }))),
-    );
+    .action(async (store: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<ApiOpts>();
+      await withApi(o, async (a) => print(o, await a.call('POST', '/api/stores', { id: store })));
+    });
 
   api(program.command('apply'), dataDirOption)
     .description('send a stack file to the control plane as a new stack version')
@@ -241,20 +244,23 @@ export function registerApiCommands(
       ]),
     ),
   );
-  api(tokens.command('create'), dataDirOption)
+  tokens
+    .command('create')
     .description('create a token; its secret is shown once')
     .requiredOption('--name <name>', 'what the token is for')
     .option('--user <user>', 'for another user (platform admin)')
-    .action(async (o: ApiOpts & { name: string; user?: string }) =>
-      withApi(o, async (a) =>
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<ApiOpts & { name: string; user?: string }>();
+      await withApi(o, async (a) =>
         print(o, await a.call('POST', '/api/tokens', { name: o.name, ...(o.user ? { user: o.user } : {}) })),
-      ),
-    );
-  api(tokens.command('revoke'), dataDirOption)
+      );
+    });
+  tokens
+    .command('revoke')
     .description('revoke a token')
     .argument('<id>')
-    .action(async (id: string, o: ApiOpts) =>
-      withApi(o, async (a) => {
+    .action(async (id: string, _o: unknown, cmd: Command) =>
+      withApi(cmd.optsWithGlobals<ApiOpts>(), async (a) => {
         await a.call('DELETE', `/api/tokens/${id}`);
         process.stdout.write(`token ${id} revoked\n`);
       }),

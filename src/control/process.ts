@@ -47,6 +47,8 @@ export async function initControl(o: {
 }): Promise<{ file: string; created: boolean }> {
   const l = controlLayout(o.dataDir);
   mkdirSync(l.dir, { recursive: true, mode: 0o700 });
+  // The edges this machine starts need the edge token before the control plane first runs.
+  edgeToken(o.dataDir);
   if (existsSync(l.adminToken)) return { file: l.adminToken, created: false };
   const state = await openState({ dataDir: l.dir, databaseUrl: o.databaseUrl });
   try {
@@ -150,7 +152,9 @@ export class ControlPlane {
       dataDir: this.o.dataDir,
       databaseUrl: this.o.databaseUrl,
     });
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    // The IPC channel survives nice/ionice (they exec) and tells the jobs process when the control
+    // plane is gone, even after a kill -9: it then stops rather than run on as an orphan.
+    const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.jobs = child;
     child.once('exit', (code, signal) => {
       if (this.stopping) return;

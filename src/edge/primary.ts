@@ -27,6 +27,7 @@ export class EdgePrimary {
   private readonly workers: (Worker | undefined)[] = [];
   private readonly workerConns = new Map<Worker, Map<string, number>>();
   private readonly applied = new Map<Worker, number>();
+  private readonly readyWorkers = new Set<Worker>();
   private readonly listeners: Server[] = [];
   private metricsServer: ReturnType<typeof createHttpServer> | undefined;
   private limiter: ConnectionLimiter;
@@ -110,6 +111,7 @@ export class EdgePrimary {
         for (let i = 0; i < n; i++) this.limiter.release(ip);
       this.workerConns.delete(w);
       this.applied.delete(w);
+      this.readyWorkers.delete(w);
       if (this.stopping) return;
       this.log.error({ worker: index, code, signal }, 'edge worker exited; starting a new one');
       this.fork(index);
@@ -118,6 +120,7 @@ export class EdgePrimary {
 
   private onWorkerMessage(w: Worker, m: ToPrimary): void {
     if (m.t === 'ready') {
+      this.readyWorkers.add(w);
       const cur = this.snapshots.current();
       if (cur) w.send({ t: 'snapshot', snapshot: cur } satisfies ToWorker);
     } else if (m.t === 'applied') {
@@ -143,11 +146,20 @@ export class EdgePrimary {
       else socket.destroy();
       return;
     }
+    // A worker that has not said 'ready' has no handler for connections yet: a socket sent to it would
+    // hang unanswered. Its clients go to a ready worker meanwhile (their rate-limit buckets start
+    // fresh there, which only happens while workers start or restart).
     const n = this.workers.length;
-    const w = this.workers[hashIp(ip) % n];
-    if (!w?.isConnected()) {
+    let w = this.workers[hashIp(ip) % n];
+    if (!w || !this.readyWorkers.has(w) || !w.isConnected())
+      w = this.workers.find((x) => x && this.readyWorkers.has(x) && x.isConnected());
+    if (!w) {
       this.limiter.release(ip);
-      socket.destroy();
+      if (kind === 'http')
+        socket.end(
+          'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+        );
+      else socket.destroy();
       return;
     }
     const conns = this.workerConns.get(w)!;

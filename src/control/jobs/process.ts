@@ -56,9 +56,16 @@ export async function runJobsProcess(o: {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // Started by a control plane: its end of the IPC channel closes when it exits, however it exits.
+    // The channel is only a tripwire: unreferenced, it does not keep this process alive by itself.
+    if (process.connected) {
+      process.once('disconnect', stop);
+      process.channel?.unref();
+    }
   });
   scheduler.stop();
   await runner.stop();
   await state.close();
+  if (process.connected) process.disconnect();
   o.log.info('jobs process stopped');
 }
