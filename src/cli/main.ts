@@ -29,7 +29,7 @@ import {
   writeLocalSnapshot,
 } from './local.ts';
 import { EXIT, progress, table } from './output.ts';
-import { registerApiCommands } from './remote.ts';
+import { registerApiCommands, remoteStatus } from './remote.ts';
 import { loadStackFile } from './stackfile.ts';
 
 const DEMO_STACK = fileURLToPath(new URL('../../examples/demo-store/triplane.yaml', import.meta.url));
@@ -251,25 +251,39 @@ program
   .description('every container of every store: state, health, restarts')
   .argument('[store]')
   .option('--json', 'print JSON for scripts')
+  .option('--control <url>', "ask this control plane instead of this host's Podman")
+  .option(
+    '--token <token>',
+    'API token for --control (default: TRIPLANE_TOKEN, saved login, local admin token)',
+  )
   .option(...dataDirOption)
-  .action(async (store: string | undefined, opts: { json?: boolean; dataDir: string }) => {
-    const dataDir = resolve(opts.dataDir);
-    const rows = await collectStatus(dataDir, new ProcessExecutor(), store);
-    if (opts.json) {
-      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      return;
-    }
-    process.stdout.write(
-      `${table(
-        ['STORE', 'ROLE', 'NAME', 'STATE', 'HEALTH', 'RESTARTS', 'USER'],
-        rows.map((r) => [r.store, r.role, r.name, r.state, r.health, String(r.restarts), r.user]),
-      )}\n`,
-    );
-    for (const rec of listStores(dataDir)) {
-      if (store && rec.store !== store) continue;
-      process.stdout.write(`${rec.store}: ${rec.state ?? 'up'}, http://127.0.0.1:${rec.varnishPort}/\n`);
-    }
-  });
+  .action(
+    async (
+      store: string | undefined,
+      opts: { json?: boolean; dataDir: string; control?: string; token?: string },
+    ) => {
+      if (opts.control) {
+        await remoteStatus(store, opts);
+        return;
+      }
+      const dataDir = resolve(opts.dataDir);
+      const rows = await collectStatus(dataDir, new ProcessExecutor(), store);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `${table(
+          ['STORE', 'ROLE', 'NAME', 'STATE', 'HEALTH', 'RESTARTS', 'USER'],
+          rows.map((r) => [r.store, r.role, r.name, r.state, r.health, String(r.restarts), r.user]),
+        )}\n`,
+      );
+      for (const rec of listStores(dataDir)) {
+        if (store && rec.store !== store) continue;
+        process.stdout.write(`${rec.store}: ${rec.state ?? 'up'}, http://127.0.0.1:${rec.varnishPort}/\n`);
+      }
+    },
+  );
 
 program
   .command('agent')

@@ -305,6 +305,40 @@ export function registerApiCommands(
     );
 }
 
+/**
+ * `triplane status --control URL [STORE]`: each store's stack version asked for and running, whether
+ * its node converged, and its containers, as the control plane knows them.
+ */
+export async function remoteStatus(store: string | undefined, o: ApiOpts): Promise<void> {
+  await withApi(o, async (a) => {
+    const ids = store ? [store] : (await a.call<Row[]>('GET', '/api/stores')).map((r) => String(r.id));
+    const all = [];
+    for (const id of ids) all.push(await a.call<Row>('GET', `/api/stores/${id}/status`));
+    if (o.json) {
+      print(o, store ? all[0] : all);
+      return;
+    }
+    print(o, all, statusColumns);
+    for (const st of all) {
+      const containers = (st.containers as Row[]) ?? [];
+      if (containers.length === 0) continue;
+      process.stdout.write(
+        `\n${table(
+          ['STORE', 'ROLE', 'NAME', 'STATE', 'HEALTH', 'RESTARTS'],
+          containers.map((c) => [
+            str(c.store),
+            str(c.role),
+            str(c.name),
+            str(c.state),
+            str(c.health),
+            str(c.restarts),
+          ]),
+        )}\n`,
+      );
+    }
+  });
+}
+
 /** Columns of a store's status as the control plane reports it. */
 export const statusColumns: [string, (r: Row) => string][] = [
   ['STORE', (r) => str(r.store)],
