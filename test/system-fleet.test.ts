@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { EdgeProcess, freePort, get } from './edge/harness.ts';
+import { ROOT, triplane, triplaneAsync } from './helpers.ts';
+
+// The control plane driving a real node: `triplane apply` through the API, the real agent
+// (`triplane agent --control`) converging rootless Podman containers, and an edge that follows the
+// control plane's snapshots. Runs after store.test.ts, which prepared the host and built the images.
+describe('a store run by the control plane on a real node', { timeout: 900_000 }, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tp-fleet-'));
+  const home = join(dataDir, 'home');
+  const procs: { name: string; child: ChildProcess; out: string }[] = [];
+  let url = '';
+  let admin = '';
+  let edge: EdgeProcess;
+  const stackFile = join(dataDir, 'fleet', 'triplane.yaml');
+
+  const start = (name: string, args: string[]) => {
+    const p = { name, child: spawn(`${ROOT}triplane`, args, { stdio: ['ignore', 'pipe', 'pipe'] }), out: '' };
+    p.child.stdout!.on('data', (d) => {
+      p.out += d;
+    });
+    p.child.stderr!.on('data', (d) => {
+      p.out += d;
+    });
+    procs.push(p);
+    return p;
+  };
+  const cli = (...args: string[]) =>
+    triplaneAsync([...args, '--control', url, '--token', admin, '--data-dir', dataDir], {
+      timeoutMs: 600_000,
+    });
+  const writeStack = (replicas: number) =>
+    writeFileSync(
+      stackFile,
+      [
+        'name: fleet',
+        'app:',
+        `  code: ${join(ROOT, 'examples/demo-store/app')}`,
+        '  replicas:',
+        `    min: ${replicas}`,
+        `    max: ${Math.max(replicas, 2)}`,
+        'services:',
+        '  rabbitmq:',
+        '    enabled: false',
+        '  cron:',
+        '    enabled: false',
+        '  varnish:',
+        '    memory: 32mb',
+        '  database:',
+        '    bufferPool: 32mb',
+        '',
+      ].join('\n'),
+    );
+
+  before(async () => {
+    mkdirSync(home);
+    mkdirSync(join(dataDir, 'fleet'));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const init = triplane(['control', '--data-dir', dataDir, 'init']);
+    assert.equal(init.code, 0, init.stderr);
+    admin = readFileSync(join(dataDir, 'control', 'admin-token'), 'utf8').trim();
+    const edgeToken = readFileSync(join(dataDir, 'control', 'edge-token'), 'utf8').trim();
+    edge = new EdgeProcess([
+      '--control',
+      url,
+      '--token',
+      edgeToken,
+      '--access-log',
+      `${url}/api/edge/access-log`,
+    ]);
+    edge.metricsPort = await freePort();
+    start('control', [
+      'control',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--edge-admin',
+      `http://127.0.0.1:${edge.metricsPort}`,
+    ]);
+    for (let i = 0; i < 300; i++) {
+      try {
+        if ((await request(`${url}/api/health`)).statusCode === 200) break;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const jt = await request(`${url}/api/join-tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const { token } = (await jt.body.json()) as { token: string };
+    start('agent', [
+      'agent',
+      '--control',
+      url,
+      '--join-token',
+      token,
+      '--name',
+      'node-1',
+      '--data-dir',
+      dataDir,
+    ]);
+    await edge.start({ ready: false });
+  });
+
+  after(async () => {
+    await edge.stop();
+    edge.cleanup();
+    for (const p of procs.reverse()) {
+      if (p.child.exitCode !== null) continue;
+      const exited = new Promise((r) => p.child.once('exit', r));
+      p.child.kill('SIGTERM');
+      const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(t);
+    }
+    const d = triplane(['destroy', 'fleet', '--yes', '--data-dir', dataDir], { timeoutMs: 300_000 });
+    if (process.env.TRIPLANE_TEST_KEEP)
+      for (const p of procs) writeFileSync(join(dataDir, `${p.name}.log`), p.out);
+    else rmSync(dataDir, { recursive: true, force: true });
+    assert.equal(d.code, 0, d.stderr);
+  });
+
+  test('apply through the API: the agent converges the store and the edge serves it', async () => {
+    assert.equal((await cli('stores', 'create', 'fleet')).code, 0);
+    writeStack(1);
+    const r = await cli('apply', '-f', stackFile, '--wait', '--timeout', '480');
+    assert.equal(
+      r.code,
+      0,
+      `${r.stderr}\n${procs.map((p) => `--- ${p.name}\n${p.out.slice(-3000)}`).join('\n')}`,
+    );
+    let page = await get(edge.http, '/', 'fleet.localhost');
+    for (let i = 0; i < 100 && page.status !== 200; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      page = await get(edge.http, '/', 'fleet.localhost');
+    }
+    assert.equal(page.status, 200, page.body.slice(0, 500));
+    assert.match(page.body, /store=fleet/);
+  });
+
+  test('a new stack version with 2 app replicas: the agent converges and traffic reaches both', async () => {
+    writeStack(2);
+    const r = await cli('apply', '-f', stackFile, '--wait', '--timeout', '300', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const status = JSON.parse((await cli('status', 'fleet', '--json')).stdout);
+    assert.equal(status.appliedVersion, 2);
+    assert.equal(status.converged, true);
+    // An app pod is two containers (nginx and PHP-FPM): count the pods.
+    const pods = new Set(
+      status.containers
+        .filter((c: { role: string }) => c.role === 'app')
+        .map((c: { name: string }) => c.name.replace(/-(php|web)$/, '')),
+    );
+    assert.deepEqual([...pods].sort(), ['fleet-app-1', 'fleet-app-2'], JSON.stringify(status.containers));
+    // The edge acknowledged the control plane's newest snapshot.
+    let synced = false;
+    for (let i = 0; i < 50 && !synced; i++) {
+      const es = (await (
+        await request(`${url}/api/edge/status`, { headers: { authorization: `Bearer ${admin}` } })
+      ).body.json()) as { snapshot: { version: number }; edges: { version: number; accepted: boolean }[] };
+      synced = es.edges.some((e) => e.accepted && e.version === es.snapshot.version);
+      if (!synced) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(synced, 'the edge runs the newest snapshot');
+    // Every URL is a Varnish miss the first time, so each goes to an app pod: both must answer.
+    const hosts = new Set<string>();
+    for (let i = 0; i < 30 && hosts.size < 2; i++) {
+      const p = await get(edge.http, `/?replica-probe=${i}`, 'fleet.localhost');
+      assert.equal(p.status, 200);
+      const m = /host=(\S+) role=app/.exec(p.body);
+      if (m) hosts.add(m[1]!);
+    }
+    assert.equal(hosts.size, 2, `served by ${[...hosts]}`);
+  });
+});
