@@ -11,7 +11,7 @@ import type { StoreUser } from '../podman/types.ts';
 import { applyStack } from '../stack/apply.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { prepareStoreUser } from '../users.ts';
-import { type BackoffOptions, backoffDelay } from './backoff.ts';
+import { type BackoffOptions, backoffDelay } from '../../contracts/long-poll.ts';
 import { ControlClient, codedMessage } from './client.ts';
 import { type ApplyFn, Converger } from './converge.ts';
 import { judgeDesired, readVersion } from './judge.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from '../../contracts/long-poll.ts';
 import { ControlSource } from './control-source.ts';
 import { recordingLog, snapshotInput, waitFor } from './testing.ts';
 import { TestingControlServer } from './testing-control-server.ts';

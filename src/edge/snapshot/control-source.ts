@@ -27,7 +27,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
-import { type BackoffOptions, backoffDelay } from './backoff.ts';
+import { type BackoffOptions, backoffDelay } from '../../contracts/long-poll.ts';
 import { messageOf, SnapshotError } from './errors.ts';
 import {
   type OnSnapshot,

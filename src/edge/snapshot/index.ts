@@ -1,5 +1,4 @@
 /** Where the edge gets its snapshot from and how it keeps the last good one (testing helpers excluded). */
-export { type BackoffOptions, backoffDelay } from './backoff.ts';
 export { ControlSource, type ControlSourceOptions, type ControlSourceStats } from './control-source.ts';
 export { messageOf, SnapshotError, type SnapshotErrorCode } from './errors.ts';
 export {

@@ -1,4 +1,4 @@
-/** How long to wait between failed attempts. */
+/** How long a long-poll client waits between failed attempts. */
 export interface BackoffOptions {
   /** First delay. @default 500 */
   readonly initialMs?: number;
@@ -7,9 +7,10 @@ export interface BackoffOptions {
 }
 
 /**
- * Delay before retry number `attempt` (0 = first retry): doubling from `initialMs` up to `maxMs`, less
- * up to 20 % jitter so that many agents do not hit a restarted control plane in the same instant.
- * (The edge has the same rule; planes do not import each other, so each keeps its copy.)
+ * The retry rule both long-poll protocols share (edge snapshots, docs/edge-snapshot-protocol.md, and
+ * agents' desired state, src/contracts/fleet.ts): the delay before retry number `attempt` (0 = first
+ * retry) doubles from `initialMs` up to `maxMs`, less up to 20 % jitter so that many edges and agents
+ * do not hit a restarted control plane in the same instant.
  */
 export function backoffDelay(
   attempt: number,
