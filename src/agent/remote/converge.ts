@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DesiredStore } from '../../contracts/fleet.ts';
+import { type BackoffOptions, backoffDelay } from '../../contracts/long-poll.ts';
 import type { Executor } from '../executor.ts';
 import type { StoreUser } from '../podman/types.ts';
 import type { ApplyOptions, ApplyResult } from '../stack/apply.ts';
-import { type BackoffOptions, backoffDelay } from '../../contracts/long-poll.ts';
 import { codedMessage } from './client.ts';
 import { type AppliedFile, writeApplied } from './state.ts';
 
