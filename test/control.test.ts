@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { NodeDesired, type NodeReport } from '../src/contracts/fleet.ts';
-import { EdgeProcess, freePort, get, Upstream } from './edge/harness.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TRIPLANE = join(ROOT, 'triplane');
+import { ControlProcess } from './control-harness.ts';
+import { type EdgeProcess, get, load, Upstream } from './edge/harness.ts';
+import { triplaneAsync } from './helpers.ts';
 
 // The control plane as a real process, with a real edge that follows it and the CLI driving it. The
 // node's agent is played by the test over the fleet protocol (src/contracts/fleet.ts) — the real
@@ -20,10 +18,8 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tp-control-'));
   const home = join(dataDir, 'home');
   const varnish = new Upstream();
-  let port = 0;
+  const control = new ControlProcess(dataDir);
   let url = '';
-  let control: ChildProcess | undefined;
-  let controlOut = '';
   let edge: EdgeProcess;
   let admin = '';
   let agentToken = '';
@@ -31,21 +27,12 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
 
   // Asynchronous on purpose: the store's "Varnish" lives in this process and must keep answering
   // (a purge reaches it) while the CLI runs.
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const c = spawn(TRIPLANE, [...args, '--control', url, '--data-dir', dataDir], {
-        env: { ...process.env, XDG_CONFIG_HOME: home, TRIPLANE_TOKEN: admin },
-      });
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d) => {
-        out += d;
-      });
-      c.stderr.on('data', (d) => {
-        err += d;
-      });
-      c.once('close', (code) => resolve({ code, out, err }));
+  const cli = async (...args: string[]) => {
+    const r = await triplaneAsync([...args, '--control', url, '--data-dir', dataDir], {
+      env: { XDG_CONFIG_HOME: home, TRIPLANE_TOKEN: admin },
     });
+    return { code: r.code, out: r.stdout, err: r.stderr };
+  };
   const api = async (method: 'GET' | 'POST', path: string, token: string, body?: unknown) => {
     const r = await request(`${url}${path}`, {
       method,
@@ -54,36 +41,6 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
     });
     const text = await r.body.text();
     return { status: r.statusCode, json: text ? JSON.parse(text) : undefined };
-  };
-  const startControl = async () => {
-    control = spawn(
-      TRIPLANE,
-      [
-        'control',
-        '--data-dir',
-        dataDir,
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--edge-admin',
-        `http://127.0.0.1:${edge.metricsPort}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    control.stdout!.on('data', (d) => {
-      controlOut += d;
-    });
-    control.stderr!.on('data', (d) => {
-      controlOut += d;
-    });
-    for (let i = 0; i < 300; i++) {
-      try {
-        if ((await request(`${url}/api/health`)).statusCode === 200) return;
-      } catch {
-        // Not listening yet.
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`control plane did not start:\n${controlOut}`);
   };
   const report = (stackVersion: number): NodeReport => ({
     desiredVersion,
@@ -103,38 +60,17 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
   before(async () => {
     mkdirSync(home);
     await varnish.start();
-    port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const init = spawnSync(TRIPLANE, ['control', '--data-dir', dataDir, 'init'], { encoding: 'utf8' });
-    assert.equal(init.status, 0, init.stderr);
-    admin = readFileSync(join(dataDir, 'control', 'admin-token'), 'utf8').trim();
-    const edgeToken = readFileSync(join(dataDir, 'control', 'edge-token'), 'utf8').trim();
-    // The edge's ports are picked first: the control plane purges through the edge's admin port.
-    edge = new EdgeProcess([
-      '--control',
-      url,
-      '--token',
-      edgeToken,
-      '--access-log',
-      `${url}/api/edge/access-log`,
-    ]);
-    edge.metricsPort = await freePort();
-    await startControl();
+    edge = await control.init();
+    url = control.url;
+    admin = control.admin;
+    await control.start();
   });
   after(async () => {
     await edge.stop();
     edge.cleanup();
-    const c = control;
-    if (c && c.exitCode === null) {
-      const exited = new Promise((r) => c.once('exit', r));
-      const t0 = Date.now();
-      c.kill('SIGTERM');
-      const kill = setTimeout(() => c.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(kill);
-      // A stop that waits out held polls or a stuck job would hold up every restart.
-      assert.ok(Date.now() - t0 < 10_000, `control plane took ${Date.now() - t0} ms to stop:\n${controlOut}`);
-    }
+    const took = await control.stop();
+    // A stop that waits out held polls or a stuck job would hold up every restart.
+    assert.ok(took < 10_000, `control plane took ${took} ms to stop:\n${control.output}`);
     await varnish.kill();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -156,12 +92,11 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
     const applied = await cli('apply', '-f', join(dir, 'triplane.yaml'), '--json');
     assert.equal(applied.code, 0, applied.err);
     assert.equal(JSON.parse(applied.out).version, 1);
-    const jt = await api('POST', '/api/join-tokens', admin, {});
-    assert.equal(jt.status, 201);
+    const joinToken = await control.joinToken();
     const join_ = await request(`${url}/api/agent/join`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ joinToken: jt.json.token, name: 'node-1' }),
+      body: JSON.stringify({ joinToken, name: 'node-1' }),
     });
     agentToken = ((await join_.body.json()) as { agentToken: string }).agentToken;
     const d = await api('GET', '/api/agent/desired?after=0', agentToken);
@@ -231,32 +166,12 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
   });
 
   test('control plane kill -9 under load: no storefront request fails; restarted, nothing is re-applied', async () => {
-    const agent = new Agent({ connections: 8 });
-    let ok = 0;
-    const failures: string[] = [];
-    const until = Date.now() + 6000;
-    const one = async () => {
-      while (Date.now() < until) {
-        try {
-          const r = await request(`http://127.0.0.1:${edge.http}/load`, {
-            headers: { host: 'shop.localhost' },
-            dispatcher: agent,
-          });
-          await r.body.dump();
-          if (r.statusCode === 200) ok++;
-          else failures.push(`HTTP ${r.statusCode} ${r.headers['x-request-id']}`);
-        } catch (e) {
-          failures.push((e as Error).message);
-        }
-      }
-    };
-    const load = Promise.all(Array.from({ length: 8 }, one));
-    await new Promise((res) => setTimeout(res, 1500));
-    control!.kill('SIGKILL');
-    await new Promise((res) => setTimeout(res, 2000));
-    await startControl();
-    await load;
-    await agent.close();
+    const { ok, failures } = await load(edge.http, 6000, async () => {
+      await new Promise((res) => setTimeout(res, 1500));
+      control.child!.kill('SIGKILL');
+      await new Promise((res) => setTimeout(res, 2000));
+      await control.start();
+    });
     assert.deepEqual(failures, []);
     assert.ok(ok > 100, `only ${ok} requests`);
     // The restarted control plane holds the same desired state for the node: no new version, so the

@@ -23,10 +23,13 @@ export function triplane(
  */
 export function triplaneAsync(
   args: readonly string[],
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(`${ROOT}triplane`, args, { timeout: opts.timeoutMs ?? 120_000 });
+    const child = spawn(`${ROOT}triplane`, args, {
+      timeout: opts.timeoutMs ?? 120_000,
+      env: { ...process.env, ...opts.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { EdgeProcess, freePort, get } from './edge/harness.ts';
+import { ControlProcess } from './control-harness.ts';
+import { type EdgeProcess, get } from './edge/harness.ts';
 import { ROOT, triplane, triplaneAsync } from './helpers.ts';
 
 // The control plane driving a real node: `triplane apply` through the API, the real agent
@@ -15,6 +16,7 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
   const dataDir = mkdtempSync(join(tmpdir(), 'tp-fleet-'));
   const home = join(dataDir, 'home');
   const procs: { name: string; child: ChildProcess; out: string }[] = [];
+  const control = new ControlProcess(dataDir);
   let url = '';
   let admin = '';
   let edge: EdgeProcess;
@@ -61,44 +63,11 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
   before(async () => {
     mkdirSync(home);
     mkdirSync(join(dataDir, 'fleet'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const init = triplane(['control', '--data-dir', dataDir, 'init']);
-    assert.equal(init.code, 0, init.stderr);
-    admin = readFileSync(join(dataDir, 'control', 'admin-token'), 'utf8').trim();
-    const edgeToken = readFileSync(join(dataDir, 'control', 'edge-token'), 'utf8').trim();
-    edge = new EdgeProcess([
-      '--control',
-      url,
-      '--token',
-      edgeToken,
-      '--access-log',
-      `${url}/api/edge/access-log`,
-    ]);
-    edge.metricsPort = await freePort();
-    start('control', [
-      'control',
-      '--data-dir',
-      dataDir,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--edge-admin',
-      `http://127.0.0.1:${edge.metricsPort}`,
-    ]);
-    for (let i = 0; i < 300; i++) {
-      try {
-        if ((await request(`${url}/api/health`)).statusCode === 200) break;
-      } catch {
-        // Not listening yet.
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const jt = await request(`${url}/api/join-tokens`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const { token } = (await jt.body.json()) as { token: string };
+    edge = await control.init();
+    url = control.url;
+    admin = control.admin;
+    await control.start();
+    const token = await control.joinToken();
     start('agent', [
       'agent',
       '--control',
@@ -116,6 +85,7 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
   after(async () => {
     await edge.stop();
     edge.cleanup();
+    await control.stop();
     for (const p of procs.reverse()) {
       if (p.child.exitCode !== null) continue;
       const exited = new Promise((r) => p.child.once('exit', r));
@@ -135,11 +105,11 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
     assert.equal((await cli('stores', 'create', 'fleet')).code, 0);
     writeStack(1);
     const r = await cli('apply', '-f', stackFile, '--wait', '--timeout', '480');
-    assert.equal(
-      r.code,
-      0,
-      `${r.stderr}\n${procs.map((p) => `--- ${p.name}\n${p.out.slice(-3000)}`).join('\n')}`,
-    );
+    const logs = [
+      ...procs.map((p) => `--- ${p.name}\n${p.out.slice(-3000)}`),
+      `--- control\n${control.output.slice(-3000)}`,
+    ];
+    assert.equal(r.code, 0, `${r.stderr}\n${logs.join('\n')}`);
     let page = await get(edge.http, '/', 'fleet.localhost');
     for (let i = 0; i < 100 && page.status !== 200; i++) {
       await new Promise((res) => setTimeout(res, 100));

@@ -210,3 +210,32 @@ export async function get(
   const body = await r.body.text();
   return { status: r.statusCode, headers: r.headers, body };
 }
+
+/**
+ * Runs GETs of `/load` for `host` on 8 connections for `ms`, with `during` (which does its own
+ * waiting) running meanwhile; returns how many succeeded and every failure.
+ */
+export async function load(port: number, ms: number, during?: () => Promise<void>, host = 'shop.localhost') {
+  const { Agent, request } = await import('undici');
+  const agent = new Agent({ connections: 8 });
+  let ok = 0;
+  const failures: string[] = [];
+  const until = Date.now() + ms;
+  const one = async () => {
+    while (Date.now() < until) {
+      try {
+        const r = await request(`http://127.0.0.1:${port}/load`, { headers: { host }, dispatcher: agent });
+        await r.body.dump();
+        if (r.statusCode === 200) ok++;
+        else failures.push(`HTTP ${r.statusCode} ${r.headers['x-request-id'] ?? ''}`);
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    }
+  };
+  const runs = Promise.all(Array.from({ length: 8 }, one));
+  if (during) await during();
+  await runs;
+  await agent.close();
+  return { ok, failures };
+}

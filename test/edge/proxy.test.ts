@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
-import { EdgeProcess, get, shopSnapshot, Upstream, writeSnapshot } from './harness.ts';
+import { EdgeProcess, get, load, shopSnapshot, Upstream, writeSnapshot } from './harness.ts';
 
 // The edge as a real process (primary + 2 workers) in front of real HTTP servers on loopback.
 const a = new Upstream();
@@ -250,30 +250,10 @@ describe('edge proxy', { timeout: 300_000 }, () => {
 
   test('with one of two members killed under load, no GET fails', async () => {
     await new Promise((r) => setTimeout(r, 500));
-    const agent = new Agent({ connections: 16 });
-    let ok = 0;
-    const failures: string[] = [];
-    const until = Date.now() + 4000;
-    const worker = async () => {
-      while (Date.now() < until) {
-        try {
-          const r = await request(`http://127.0.0.1:${edge.http}/load`, {
-            headers: { host: 'shop.localhost' },
-            dispatcher: agent,
-          });
-          await r.body.dump();
-          if (r.statusCode === 200) ok++;
-          else failures.push(String(r.statusCode));
-        } catch (e) {
-          failures.push((e as Error).message);
-        }
-      }
-    };
-    const load = Promise.all(Array.from({ length: 8 }, worker));
-    await new Promise((r) => setTimeout(r, 1000));
-    await b.kill();
-    await load;
-    await agent.close();
+    const { ok, failures } = await load(edge.http, 4000, async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      await b.kill();
+    });
     assert.deepEqual(failures, []);
     assert.ok(ok > 100, `only ${ok} requests`);
     await b.start(b.port);

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { parseSnapshot } from '../../src/contracts/snapshot.ts';
 import { TestingControlServer } from '../../src/edge/snapshot/testing-control-server.ts';
-import { EdgeProcess, freePort, get, shopSnapshot, Upstream } from './harness.ts';
+import { EdgeProcess, freePort, get, load, shopSnapshot, Upstream } from './harness.ts';
 
 /** Established TCP connections to a local port, from `ss` (iproute2). */
 function established(port: number): number {
@@ -13,34 +13,6 @@ function established(port: number): number {
     encoding: 'utf8',
   }).stdout;
   return out.split('\n').filter(Boolean).length;
-}
-
-/** Runs GETs on 8 connections for `ms`, returning how many succeeded and every failure. */
-async function load(port: number, ms: number, during?: () => Promise<void>) {
-  const agent = new Agent({ connections: 8 });
-  let ok = 0;
-  const failures: string[] = [];
-  const until = Date.now() + ms;
-  const one = async () => {
-    while (Date.now() < until) {
-      try {
-        const r = await request(`http://127.0.0.1:${port}/load`, {
-          headers: { host: 'shop.localhost' },
-          dispatcher: agent,
-        });
-        await r.body.dump();
-        if (r.statusCode === 200) ok++;
-        else failures.push(`HTTP ${r.statusCode}`);
-      } catch (e) {
-        failures.push((e as Error).message);
-      }
-    }
-  };
-  const runs = Promise.all(Array.from({ length: 8 }, one));
-  if (during) await during();
-  await runs;
-  await agent.close();
-  return { ok, failures };
 }
 
 const snap = (version: number, ports: number[]) => {

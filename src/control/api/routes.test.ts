@@ -489,7 +489,7 @@ const CASES: readonly RouteCase[] = [
   },
 ];
 
-// A placeholder `:viewer-ci` in a URL stands for the id of the viewer's token named "ci".
+// In the table, `:viewer-ci` in a URL is filled in with the id of the viewer's token named "ci" (known only once the fixture runs).
 async function resolveUrl(fx: ApiFixture, url: string): Promise<string> {
   return url.includes(':viewer-ci') ? url.replace(':viewer-ci', await tokenIdOf(fx, 'viewer', 'ci')) : url;
 }

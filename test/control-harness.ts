@@ -1,0 +1,90 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { EdgeProcess, freePort } from './edge/harness.ts';
+import { ROOT, triplane } from './helpers.ts';
+
+/**
+ * A real `triplane control` on a free loopback port with its own data directory, and the edge that
+ * follows it (its admin port picked first: the control plane purges through it).
+ */
+export class ControlProcess {
+  child: ChildProcess | undefined;
+  output = '';
+  port = 0;
+  url = '';
+  admin = '';
+  edgeToken = '';
+
+  constructor(readonly dataDir: string) {}
+
+  /** `triplane control init`, a free port, and the edge wired to this control plane (not started). */
+  async init(): Promise<EdgeProcess> {
+    const r = triplane(['control', '--data-dir', this.dataDir, 'init']);
+    if (r.code !== 0) throw new Error(`control init failed: ${r.stderr}`);
+    this.admin = readFileSync(join(this.dataDir, 'control', 'admin-token'), 'utf8').trim();
+    this.edgeToken = readFileSync(join(this.dataDir, 'control', 'edge-token'), 'utf8').trim();
+    this.port = await freePort();
+    this.url = `http://127.0.0.1:${this.port}`;
+    const edge = new EdgeProcess([
+      '--control',
+      this.url,
+      '--token',
+      this.edgeToken,
+      '--access-log',
+      `${this.url}/api/edge/access-log`,
+    ]);
+    edge.metricsPort = await freePort();
+    this.edgeAdmin = `http://127.0.0.1:${edge.metricsPort}`;
+    return edge;
+  }
+
+  private edgeAdmin = '';
+
+  /** Starts the control plane and waits until `/api/health` answers. */
+  async start(): Promise<void> {
+    const args = ['control', '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`];
+    this.child = spawn(`${ROOT}triplane`, [...args, '--edge-admin', this.edgeAdmin], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d) => {
+      this.output += d;
+    });
+    this.child.stderr!.on('data', (d) => {
+      this.output += d;
+    });
+    for (let i = 0; i < 300; i++) {
+      try {
+        if ((await request(`${this.url}/api/health`)).statusCode === 200) return;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`control plane did not start:\n${this.output}`);
+  }
+
+  /** A one-time join token for a new node, from the API as the admin. */
+  async joinToken(): Promise<string> {
+    const r = await request(`${this.url}/api/join-tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.admin}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    return ((await r.body.json()) as { token: string }).token;
+  }
+
+  /** SIGTERM (SIGKILL after 15 s); resolves with how long the process took to exit. */
+  async stop(): Promise<number> {
+    const c = this.child;
+    if (!c || c.exitCode !== null) return 0;
+    const exited = new Promise((r) => c.once('exit', r));
+    const t0 = Date.now();
+    c.kill('SIGTERM');
+    const kill = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(kill);
+    return Date.now() - t0;
+  }
+}
