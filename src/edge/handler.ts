@@ -200,6 +200,8 @@ async function serve(
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > t.policy.limits.maxBodyBytes) return block('limit:body', 413, 'request body too large');
 
+  // Most requests have no body: they skip the timer and its closure altogether.
+  if (!awaitsBody(req)) return guarded(req, res, t, deps, rec, ctx, path, block);
   const bodyTimer = bodyDeadline(req, res, t.policy.limits.bodyTimeoutMs, () => {
     rec.blockedBy = 'limit:body-timeout';
     m.blocked.inc({ store: t.store, reason: 'limit' });
@@ -208,25 +210,29 @@ async function serve(
   try {
     await guarded(req, res, t, deps, rec, ctx, path, block);
   } finally {
-    if (bodyTimer) clearTimeout(bodyTimer);
+    clearTimeout(bodyTimer);
   }
+}
+
+/** A request whose body is still to arrive. */
+function awaitsBody(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
+  return hasBody && !req.complete;
 }
 
 /**
  * Cuts off a request whose body has not fully arrived within the store's `bodyTimeoutMs` (a slow
  * upload holds a connection and an overload slot): answers 408 and drops the request, so the member
- * never sees a complete one. Returns the timer, or nothing for a request without a body.
+ * never sees a complete one. Returns the timer.
  */
 function bodyDeadline(
   req: IncomingMessage,
   res: ServerResponse,
   ms: number,
   onTimeout: () => void,
-): NodeJS.Timeout | undefined {
-  const declared = req.headers['content-length'];
-  const hasBody =
-    req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
-  if (!hasBody || req.complete) return undefined;
+): NodeJS.Timeout {
   const timer = setTimeout(() => {
     if (req.complete) return;
     res.shouldKeepAlive = false;
