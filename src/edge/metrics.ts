@@ -68,9 +68,10 @@ export function createMetrics(registry: Registry = register, sources: MetricSour
     }),
     snapshotVersion: new Gauge({
       name: `${p}snapshot_version`,
-      help: 'Version of the snapshot in use',
+      help: 'Version of the snapshot every worker uses (the oldest among the workers)',
       registers: [registry],
-      aggregator: 'max',
+      // The oldest, not the newest: a rollout is done when the last worker has it.
+      aggregator: 'min',
     }),
     logRecords: new Gauge({
       name: `${p}access_log_records`,

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import pino from 'pino';
 import type { EdgeOptions } from './options.ts';
 import { EdgePrimary } from './primary.ts';
+import { defaultCertificate } from './tls.ts';
 import { EdgeWorker } from './worker.ts';
 
 /** Secret for bot-challenge cookies, shared by the workers and kept across restarts. */
@@ -27,7 +28,9 @@ export async function runEdge(o: EdgeOptions, pidFile?: string): Promise<void> {
   });
   if (cluster.isPrimary) {
     const primary = new EdgePrimary(o, log);
+    // Made before any worker forks, so the workers only read them.
     challengeSecret(o.dataDir);
+    defaultCertificate(o.dataDir);
     await primary.start();
     if (pidFile) {
       mkdirSync(dirname(pidFile), { recursive: true });

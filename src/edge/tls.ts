@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { EdgeSnapshot } from '../contracts/snapshot.ts';
 
@@ -28,13 +28,25 @@ export function selfSignedArgv(dir: string): string[] {
   ];
 }
 
-/** Creates the default certificate once (in the edge's data directory) and returns it. */
+/**
+ * Creates the default certificate once (in the edge's data directory) and returns it. The pair is
+ * written to a private directory and renamed into place, so a reader never sees a certificate
+ * from one run beside a key from another (two workers starting together each made a pair).
+ */
 export function defaultCertificate(dataDir: string): { cert: string; key: string } {
   const dir = join(dataDir, 'edge', 'tls');
   if (!existsSync(join(dir, 'cert.pem'))) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const [cmd, ...args] = selfSignedArgv(dir);
+    mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
+    const tmp = mkdtempSync(`${dir}.tmp-`);
+    const [cmd, ...args] = selfSignedArgv(tmp);
     execFileSync(cmd!, args, { stdio: 'ignore' });
+    try {
+      renameSync(tmp, dir);
+    } catch (e) {
+      // Another process got there first: its pair stands, ours goes.
+      if (!existsSync(join(dir, 'cert.pem'))) throw e;
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   return {
     cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
