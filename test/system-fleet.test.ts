@@ -143,6 +143,46 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
       if (!synced) await new Promise((res) => setTimeout(res, 100));
     }
     assert.ok(synced, 'the edge runs the newest snapshot');
+    // That snapshot lists both app pods (the route's fallback while Varnish is down) beside Varnish.
+    const snap = (await (
+      await request(`${url}/api/edge/snapshot?after=0`, {
+        headers: { authorization: `Bearer ${control.edgeToken}` },
+      })
+    ).body.json()) as {
+      routes: { id: string; pool: string; fallbackPool?: string }[];
+      pools: { id: string; members: { host: string; port: number }[] }[];
+    };
+    const appPorts = status.upstreams
+      .filter((u: { role: string }) => u.role === 'app')
+      .map((u: { port: number }) => u.port)
+      .sort();
+    assert.equal(appPorts.length, 2, JSON.stringify(status.upstreams));
+    assert.deepEqual(
+      snap.routes.find((r) => r.id === 'fleet'),
+      {
+        id: 'fleet',
+        store: 'fleet',
+        hosts: ['fleet.localhost'],
+        pathPrefix: '/',
+        pool: 'fleet-varnish',
+        fallbackPool: 'fleet-app',
+      },
+    );
+    assert.deepEqual(
+      snap.pools
+        .find((p) => p.id === 'fleet-app')
+        ?.members.map((m) => `${m.host}:${m.port}`)
+        .sort(),
+      appPorts.map((p: number) => `127.0.0.1:${p}`),
+    );
+    // Each listed member is an app pod of its own.
+    const direct = new Set<string>();
+    for (const port of appPorts) {
+      const r = await request(`http://127.0.0.1:${port}/`, { headers: { host: 'fleet.localhost' } });
+      const m = /host=(\S+) role=app/.exec(await r.body.text());
+      if (m) direct.add(m[1]!);
+    }
+    assert.deepEqual([...direct].sort(), ['fleet-app-1', 'fleet-app-2']);
     // Every URL is a Varnish miss the first time, so each goes to an app pod: both must answer.
     const hosts = new Set<string>();
     for (let i = 0; i < 30 && hosts.size < 2; i++) {

@@ -22,6 +22,8 @@ export interface StoreRecord {
   /** Absolute path of the stack file the store was last applied from. */
   readonly source: string;
   readonly varnishPort: number;
+  /** Loopback port of each app pod, replica 1 first; absent in records from before app ports. */
+  readonly appPorts?: readonly number[];
   readonly appliedAt: string;
   readonly specHash: string;
   /** `down` keeps the record (and the port) but the supervisor leaves the store alone. */
@@ -45,7 +47,6 @@ export function layout(dataDir: string) {
     edgePid: join(dataDir, 'run', 'edge.pid'),
     edgeLog: join(dataDir, 'logs', 'edge.log'),
     accessLog: join(dataDir, 'logs', 'access.ndjson'),
-    localSnapshot: join(dataDir, 'edge', 'local-snapshot.json'),
     logs: join(dataDir, 'logs'),
     agentLog: join(dataDir, 'logs', 'agent.log'),
   };

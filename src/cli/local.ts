@@ -3,21 +3,12 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  layout,
-  listStores,
-  readJson,
-  runningPid,
-  type StoreRecord,
-  writeFileAtomic,
-} from '../agent/datadir.ts';
+import { layout, listStores, readJson, runningPid, type StoreRecord } from '../agent/datadir.ts';
 import type { Executor } from '../agent/executor.ts';
 import { inspectStore, toStatus } from '../agent/stack/status.ts';
 import { readSupervisorRecord } from '../agent/supervisor/supervisor.ts';
 import { existingStoreUser } from '../agent/users.ts';
-import type { StackSpec } from '../contracts/stack.ts';
 import type { ContainerStatus } from '../contracts/status.ts';
-import { nextSnapshot } from './local-snapshot.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
@@ -29,6 +20,7 @@ export function ensureBackground(
   pidFile: string,
   logFile: string,
   args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
 ): { pid: number; started: boolean } {
   const pid = runningPid(pidFile);
   if (pid) return { pid, started: false };
@@ -38,16 +30,11 @@ export function ensureBackground(
     detached: true,
     stdio: ['ignore', fd, fd],
     cwd: '/',
+    env: { ...process.env, ...env },
   });
   closeSync(fd);
   child.unref();
   return { pid: child.pid ?? 0, started: true };
-}
-
-/** Starts the agent in the background (logs and pid file in the data directory) unless it runs. */
-export function ensureAgentRunning(dataDir: string): { pid: number; started: boolean } {
-  const paths = layout(dataDir);
-  return ensureBackground(paths.agentPid, paths.agentLog, ['agent', '--data-dir', dataDir]);
 }
 
 /** Stops a background process by its pid file and waits for it to exit. */
@@ -61,11 +48,6 @@ export async function stopBackground(pidFile: string): Promise<number | undefine
   }
   process.kill(pid, 'SIGKILL');
   return pid;
-}
-
-/** Stops the background agent and waits for it to exit. */
-export function stopAgent(dataDir: string): Promise<number | undefined> {
-  return stopBackground(layout(dataDir).agentPid);
 }
 
 /** Status of every container of every (or one) store. */
@@ -126,32 +108,4 @@ export async function waitForHttp(
     await new Promise((r) => setTimeout(r, 500));
   }
   return false;
-}
-
-/** Writes the local edge snapshot from every store that is up; returns whether it changed. */
-export function writeLocalSnapshot(dataDir: string): { version: number; changed: boolean } {
-  const paths = layout(dataDir);
-  const stores = listStores(dataDir)
-    .filter((r) => r.state !== 'down')
-    .map((r) => ({ spec: readJson<StackSpec>(paths.spec(r.store))!, varnishPort: r.varnishPort }))
-    .filter((s) => s.spec);
-  const { snapshot, changed } = nextSnapshot(paths.localSnapshot, stores);
-  if (changed) writeFileAtomic(paths.localSnapshot, `${JSON.stringify(snapshot, null, 2)}\n`);
-  return { version: snapshot.version, changed };
-}
-
-/** Starts the edge in the background from the local snapshot unless it runs. */
-export function ensureEdgeRunning(dataDir: string): { pid: number; started: boolean } {
-  const paths = layout(dataDir);
-  return ensureBackground(paths.edgePid, paths.edgeLog, [
-    'edge',
-    '--snapshot',
-    paths.localSnapshot,
-    '--data-dir',
-    dataDir,
-    '--pid-file',
-    paths.edgePid,
-    '--access-log',
-    paths.accessLog,
-  ]);
 }

@@ -1,34 +1,35 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import pino from 'pino';
 import { Agent } from '../agent/daemon.ts';
-import { defaultDataDir, layout, listStores } from '../agent/datadir.ts';
+import { defaultDataDir, listStores, runningPid } from '../agent/datadir.ts';
 import { AgentError } from '../agent/errors.ts';
 import { ProcessExecutor } from '../agent/executor.ts';
 import { checkPodman, diagnose, formatFindings, prepareHost, probeHost } from '../agent/host/index.ts';
 import { buildImages } from '../agent/images/index.ts';
 import { RemoteAgent } from '../agent/remote/agent.ts';
-import { applyStack } from '../agent/stack/apply.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
-import { waitHealthy } from '../agent/stack/wait.ts';
-import { prepareStoreUser } from '../agent/users.ts';
 import { runJobsProcess } from '../control/jobs/index.ts';
-import { ControlPlane, initControl } from '../control/process.ts';
+import { ControlPlane, controlLayout, initControl } from '../control/process.ts';
 import { parseListen } from '../edge/options.ts';
 import { runEdge } from '../edge/process.ts';
-import {
-  collectStatus,
-  ensureAgentRunning,
-  ensureEdgeRunning,
-  stopAgent,
-  stopBackground,
-  storeRecord,
-  waitForHttp,
-  writeLocalSnapshot,
-} from './local.ts';
+import { CliApiError } from './api-client.ts';
+import { collectStatus, storeRecord, waitForHttp } from './local.ts';
 import { EXIT, progress, table } from './output.ts';
+import {
+  applyThroughControl,
+  DEFAULT_ADDRESSES,
+  ensureAgent,
+  ensureControl,
+  ensureEdge,
+  localApi,
+  platformLogs,
+  stopPlatform,
+  waitConverged,
+} from './platform.ts';
 import { registerApiCommands, remoteStatus } from './remote.ts';
 import { loadStackFile } from './stackfile.ts';
 
@@ -112,86 +113,85 @@ async function buildWithProgress(only: string[] = [], force = false): Promise<vo
   });
 }
 
+/** A token from a file, trimmed; a clear error when the file cannot be read. */
+function readTokenFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new AgentError('TP_TOKEN_FILE', `--token-file ${file}: ${(e as Error).message}`);
+  }
+}
+
 program
   .command('up')
-  .description('prepare the host, build images, run the store (the demo store by default) and its agent')
+  .description(
+    'prepare the host, build images, and run the control plane, the agent and the edge with a store (the demo store by default)',
+  )
   .option('-f, --file <file>', 'stack file', DEMO_STACK)
   .option(...dataDirOption)
   .option('--skip-host', 'do not check host preparation')
+  .option('--api <addr>', "the control plane's API address", DEFAULT_ADDRESSES.api)
   .option('--timeout <seconds>', 'how long to wait for the store to answer', '300')
-  .action(async (opts: { file: string; dataDir: string; skipHost?: boolean; timeout: string }) => {
-    const loaded = loadStackFile(opts.file);
-    if (!loaded.ok) {
-      process.stderr.write(`${loaded.report}\nnothing was changed\n`);
-      process.exitCode = EXIT.invalid;
-      return;
-    }
-    const say = progress('up');
-    const ex = new ProcessExecutor();
-    if (!opts.skipHost) {
-      say('check host');
-      await prepareHost(ex, { onProgress: (e) => e.type === 'step' && say(`host: ${e.step.why}`) });
-    }
-    await buildWithProgress();
-    const result = await applyStack({
-      dataDir: resolve(opts.dataDir),
-      executor: ex,
-      spec: loaded.spec,
-      source: loaded.path,
-      ensureUser: (s) => prepareStoreUser(ex, s),
-      onProgress: say,
-    });
-    const agent = ensureAgentRunning(resolve(opts.dataDir));
-    say(agent.started ? `agent started (pid ${agent.pid})` : `agent running (pid ${agent.pid})`);
-    const timeoutMs = Number(opts.timeout) * 1000;
-    say('wait for every container to be healthy');
-    const pending = await waitHealthy(ex, result.user, timeoutMs, (p) => say(`waiting for ${p.join(', ')}`));
-    if (pending.length > 0) {
-      process.stderr.write(
-        `not healthy after ${opts.timeout}s: ${pending.join(', ')}; see \`triplane status\`\n`,
+  .action(
+    async (opts: { file: string; dataDir: string; skipHost?: boolean; api: string; timeout: string }) => {
+      const loaded = loadStackFile(opts.file);
+      if (!loaded.ok) {
+        process.stderr.write(`${loaded.report}\nnothing was changed\n`);
+        process.exitCode = EXIT.invalid;
+        return;
+      }
+      parseListen(opts.api, '--api');
+      const at = { ...DEFAULT_ADDRESSES, api: opts.api };
+      const dataDir = resolve(opts.dataDir);
+      const timeoutMs = Number(opts.timeout) * 1000;
+      const say = progress('up');
+      const ex = new ProcessExecutor();
+      if (!opts.skipHost) {
+        say('check host');
+        await prepareHost(ex, { onProgress: (e) => e.type === 'step' && say(`host: ${e.step.why}`) });
+      }
+      await buildWithProgress();
+      const { api, url, adminTokenFile } = await ensureControl(dataDir, at, say);
+      await ensureAgent(dataDir, api, url, say);
+      await ensureEdge(dataDir, url, at, say);
+      const store = loaded.spec.name;
+      const version = await applyThroughControl(api, loaded.spec, resolve(loaded.path));
+      say(`stack version ${version} of ${store} applied; waiting for the agent to run it`);
+      const st = await waitConverged(api, store, version, timeoutMs, say);
+      if (!st) {
+        process.stderr.write(
+          `store ${store} did not run version ${version} within ${opts.timeout}s; see \`triplane status\` and ${platformLogs(dataDir).agent}\n`,
+        );
+        process.exitCode = EXIT.failed;
+        return;
+      }
+      const host = `${store}.localhost`;
+      const edgeOk = await waitForHttp(
+        'http://127.0.0.1:8080/health_check.php',
+        timeoutMs,
+        (last) => say(`waiting for the edge: ${last}`),
+        `${host}:8080`,
       );
-      process.exitCode = EXIT.failed;
-      return;
-    }
-    const url = `http://127.0.0.1:${result.varnishPort}/`;
-    say(`wait for ${url}health_check.php`);
-    const ok = await waitForHttp(`${url}health_check.php`, Number(opts.timeout) * 1000, (last) =>
-      say(`waiting: ${last}`),
-    );
-    if (!ok) {
-      process.stderr.write(
-        `store ${loaded.spec.name} did not answer within ${opts.timeout}s; see \`triplane status\`\n`,
+      if (!edgeOk) {
+        process.stderr.write(
+          `the edge did not serve ${host} within ${opts.timeout}s; see ${platformLogs(dataDir).edge}\n`,
+        );
+        process.exitCode = EXIT.failed;
+        return;
+      }
+      const varnish = st.upstreams.find((u) => u.role === 'varnish');
+      process.stdout.write(
+        `store ${store} is up: http://${host}:8080/ (Varnish directly: http://${varnish?.host}:${varnish?.port}/)\n` +
+          `API: ${url}/api (admin token in ${adminTokenFile})\n`,
       );
-      process.exitCode = EXIT.failed;
-      return;
-    }
-    const dataDir = resolve(opts.dataDir);
-    const snap = writeLocalSnapshot(dataDir);
-    say(`edge snapshot version ${snap.version}${snap.changed ? ' written' : ' unchanged'}`);
-    const edge = ensureEdgeRunning(dataDir);
-    say(edge.started ? `edge started (pid ${edge.pid})` : `edge running (pid ${edge.pid})`);
-    const host = `${loaded.spec.name}.localhost`;
-    const edgeOk = await waitForHttp(
-      'http://127.0.0.1:8080/health_check.php',
-      timeoutMs,
-      (last) => say(`waiting for the edge: ${last}`),
-      `${host}:8080`,
-    );
-    if (!edgeOk) {
-      process.stderr.write(
-        `the edge did not serve ${host} within ${opts.timeout}s; see ${layout(dataDir).edgeLog}\n`,
-      );
-      process.exitCode = EXIT.failed;
-      return;
-    }
-    process.stdout.write(
-      `store ${loaded.spec.name} is up: http://${host}:8080/ (Varnish directly: ${url})\n`,
-    );
-  });
+    },
+  );
 
 program
   .command('down')
-  .description("stop and remove the stores' containers (volumes stay) and stop the agent")
+  .description(
+    "stop and remove the stores' containers (volumes stay); with every store down, stop the agent, the edge and the control plane",
+  )
   .argument('[stores...]', 'only these stores (default: all)')
   .option(...dataDirOption)
   .action(async (stores: string[], opts: { dataDir: string }) => {
@@ -202,16 +202,13 @@ program
     for (const s of targets) {
       if (!storeRecord(dataDir, s))
         throw new AgentError('TP_STORE_UNKNOWN', `store ${JSON.stringify(s)} is not known in ${dataDir}`);
-      await downStore(dataDir, ex, s, say);
     }
-    if (listStores(dataDir).every((r) => r.state === 'down')) {
-      const edge = await stopBackground(layout(dataDir).edgePid);
-      if (edge) say(`edge stopped (pid ${edge})`);
-      const pid = await stopAgent(dataDir);
-      if (pid) say(`agent stopped (pid ${pid})`);
-    } else {
-      writeLocalSnapshot(dataDir);
+    // The agent goes first, so it applies nothing while the stores go down; a store taken down
+    // alone is left alone by the agent until its next stack version.
+    if (listStores(dataDir).every((r) => targets.includes(r.store) || r.state === 'down')) {
+      await stopPlatform(dataDir, say);
     }
+    for (const s of targets) await downStore(dataDir, ex, s, say);
   });
 
 program
@@ -242,8 +239,17 @@ program
         return;
       }
     }
-    await destroyStore(dataDir, new ProcessExecutor(), store, progress('destroy'));
-    writeLocalSnapshot(dataDir);
+    const say = progress('destroy');
+    // The control plane forgets the store first, so nothing asks for it to run again.
+    if (runningPid(controlLayout(dataDir).pid)) {
+      try {
+        await localApi(dataDir).call('DELETE', `/api/stores/${store}`);
+        say(`store ${store} removed from the control plane`);
+      } catch (e) {
+        if (!(e instanceof CliApiError && e.code === 'TP_API_NOT_FOUND')) throw e;
+      }
+    }
+    await destroyStore(dataDir, new ProcessExecutor(), store, say);
   });
 
 program
@@ -384,6 +390,7 @@ program
   .option('--snapshot <file>', 'snapshot file to load and watch')
   .option('--control <url>', 'control plane to long-poll for snapshots')
   .option('--token <token>', 'API token for the control plane')
+  .option('--token-file <file>', 'read the API token from this file (kept out of the process list)')
   .option('--edge-id <id>', 'name of this edge', hostname())
   .option('--http <addr>', 'HTTP listen address', '127.0.0.1:8080')
   .option('--https <addr>', 'HTTPS listen address, or "off"', '127.0.0.1:8443')
@@ -399,6 +406,7 @@ program
       snapshot?: string;
       control?: string;
       token?: string;
+      tokenFile?: string;
       edgeId: string;
       http: string;
       https: string;
@@ -413,13 +421,16 @@ program
       if (!o.snapshot === !o.control) {
         throw new AgentError('TP_EDGE_SOURCE', 'edge: give exactly one of --snapshot FILE or --control URL');
       }
+      if (o.token && o.tokenFile) {
+        throw new AgentError('TP_EDGE_TOKEN', 'edge: give at most one of --token or --token-file');
+      }
       const dataDir = resolve(o.dataDir);
       await runEdge(
         {
           dataDir,
           snapshotFile: o.snapshot ? resolve(o.snapshot) : undefined,
           controlUrl: o.control,
-          controlToken: o.token,
+          controlToken: o.tokenFile ? readTokenFile(o.tokenFile) : o.token,
           edgeId: o.edgeId,
           http: parseListen(o.http, '--http'),
           https: o.https === 'off' ? null : parseListen(o.https, '--https'),

@@ -46,6 +46,11 @@ export const Route = z.strictObject({
   hosts: z.array(z.string().min(1)).min(1),
   pathPrefix: z.string().startsWith('/').default('/'),
   pool: Id,
+  /**
+   * Pool used while `pool` has no member up, e.g. a store's app pods while its Varnish is down:
+   * the storefront is served uncached instead of failing.
+   */
+  fallbackPool: Id.optional(),
 });
 
 /** A token bucket: `ratePerSec` refill, `burst` capacity, applied per client IP and route class. */
@@ -189,6 +194,11 @@ export function checkSnapshotConsistency(s: EdgeSnapshot): SnapshotProblem[] {
       problems.push({
         path: `routes[${i}].pool`,
         message: `route ${r.id} names unknown pool ${JSON.stringify(r.pool)}`,
+      });
+    if (r.fallbackPool !== undefined && !pools.has(r.fallbackPool))
+      problems.push({
+        path: `routes[${i}].fallbackPool`,
+        message: `route ${r.id} names unknown fallback pool ${JSON.stringify(r.fallbackPool)}`,
       });
     if (routeIds.has(r.id))
       problems.push({ path: `routes[${i}].id`, message: `duplicate route id ${JSON.stringify(r.id)}` });

@@ -113,7 +113,9 @@ export async function handle(
       return;
     }
     rec.store = target.store;
-    await serve(req, res, target, deps, rec, { clientIp: ip, proto, requestId }, path);
+    // Checked per request, not per snapshot: members go down and come back between snapshots.
+    const use = target.fallback && !target.pool.anyAvailable() ? target.fallback : target;
+    await serve(req, res, use, deps, rec, { clientIp: ip, proto, requestId }, path);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (rec.blockedBy === 'limit:body-timeout') {

@@ -10,6 +10,8 @@ export interface Target {
   readonly store: string;
   readonly policy: StorePolicy;
   readonly protection: Protection;
+  /** The same route served by its fallback pool, when it has one. */
+  readonly fallback?: Target;
 }
 
 /**
@@ -39,12 +41,12 @@ export class Runtime {
         protection = prev ? recompile(prev, policy) : compileProtection(policy);
         rt.protections.set(route.store, protection);
       }
+      const base = { route, store: route.store, policy, protection };
+      const fallbackPool = route.fallbackPool === undefined ? undefined : rt.pools.get(route.fallbackPool);
       const target: Target = {
-        route,
+        ...base,
         pool: rt.pools.get(route.pool)!,
-        store: route.store,
-        policy,
-        protection,
+        ...(fallbackPool ? { fallback: { ...base, pool: fallbackPool } } : {}),
       };
       for (const h of route.hosts) {
         const key = h.toLowerCase();

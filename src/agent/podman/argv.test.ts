@@ -76,13 +76,14 @@ test('creates secrets from a file, never with the value in argv', () => {
   ]);
 });
 
-test('creates a pod with a fixed address and a DNS alias', () => {
+test('creates a pod with a fixed address, a DNS alias and its loopback port', () => {
   const cmd = podCreate(u, {
     name: 'demo-app-1',
     store: 'demo',
     role: 'app',
     network: { name: 'demo-net', aliases: ['app-1'] },
     ip: '10.90.0.11',
+    publish: [{ hostIp: '127.0.0.1', hostPort: 8181, containerPort: 8080 }],
     labels: { 'triplane.store': 'demo', 'triplane.hash': 'abc' },
   });
   assert.deepEqual(cmd.argv, [
@@ -99,6 +100,8 @@ test('creates a pod with a fixed address and a DNS alias', () => {
     '10.90.0.11',
     '--network-alias',
     'app-1',
+    '--publish',
+    '127.0.0.1:8181:8080',
     '--label',
     'triplane.hash=abc',
     '--label',

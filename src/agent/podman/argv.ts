@@ -91,6 +91,7 @@ export function podCreate(u: StoreUser, pod: PodSpec): Command {
     '--ip',
     pod.ip,
     ...pod.network.aliases.flatMap((a) => ['--network-alias', a]),
+    ...pod.publish.flatMap((p) => ['--publish', `${p.hostIp}:${p.hostPort}:${p.containerPort}`]),
     ...labelArgs(pod.labels),
   ]);
 }

@@ -18,6 +18,13 @@ export interface Mount {
   readonly readonly?: boolean;
 }
 
+/** A host address and port forwarded to a port inside the container or pod. */
+export interface PortMapping {
+  readonly hostIp: string;
+  readonly hostPort: number;
+  readonly containerPort: number;
+}
+
 /** Everything `podman run` needs to create one container, as data. */
 export interface ContainerSpec {
   readonly name: string;
@@ -33,11 +40,7 @@ export interface ContainerSpec {
   /** Podman secrets exposed as environment variables: secret name → variable. */
   readonly secretEnv: Readonly<Record<string, string>>;
   readonly mounts: readonly Mount[];
-  readonly publish: readonly {
-    readonly hostIp: string;
-    readonly hostPort: number;
-    readonly containerPort: number;
-  }[];
+  readonly publish: readonly PortMapping[];
   /** Shell command run by `podman healthcheck run`; Podman never schedules it here, the supervisor does. */
   readonly healthCmd: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -51,5 +54,7 @@ export interface PodSpec {
   readonly network: { readonly name: string; readonly aliases: readonly string[] };
   /** Fixed address on the store network, so Varnish's backends survive a pod being replaced. */
   readonly ip: string;
+  /** Ports the pod publishes on the host (the infra container holds them for every member). */
+  readonly publish: readonly PortMapping[];
   readonly labels: Readonly<Record<string, string>>;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import type { DesiredStore } from '../../contracts/fleet.ts';
-import { layout } from '../datadir.ts';
+import { layout, readJson, type StoreRecord } from '../datadir.ts';
 import { AgentError } from '../errors.ts';
 import { RecordingExecutor } from '../executor.ts';
 import { applyStack } from '../stack/apply.ts';
@@ -236,7 +236,7 @@ test('applies a new version once, and not again after a restart', async (t) => {
   await f.cp.until('version 2 applied', () => f.rec.calls.length === 2);
 });
 
-test('reports each store in NodeReport form: version, health, containers, Varnish upstream', async (t) => {
+test('reports each store in NodeReport form: version, health, containers, Varnish and app upstreams', async (t) => {
   const f = await fixture(t, { real: true });
   const agent = f.make();
   await agent.start();
@@ -246,13 +246,18 @@ test('reports each store in NodeReport form: version, health, containers, Varnis
   const r = f.cp.reports.find((x) => x.stores[0]?.converged)!;
   assert.equal(r.desiredVersion, 1);
   const s = r.stores[0]!;
+  const appPort = readJson<StoreRecord>(layout(f.dirs.dataDir).record('shop'))?.appPorts?.[0];
+  assert.equal(typeof appPort, 'number');
   assert.deepEqual(
     { store: s.store, stackVersion: s.stackVersion, error: s.error, upstreams: s.upstreams },
     {
       store: 'shop',
       stackVersion: 1,
       error: null,
-      upstreams: [{ role: 'varnish', host: '127.0.0.1', port: 18_199, healthy: true }],
+      upstreams: [
+        { role: 'varnish', host: '127.0.0.1', port: 18_199, healthy: true },
+        { role: 'app', host: '127.0.0.1', port: appPort, healthy: true },
+      ],
     },
   );
   assert.deepEqual(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ObservedStore } from '../../contracts/fleet.ts';
+import { layout, readJson, type StoreRecord } from '../datadir.ts';
 import { applyStack } from '../stack/apply.ts';
 import { observeStore, type StoreFacts } from './observe.ts';
 import { desired, tempDirs, testUser } from './testing.ts';
@@ -32,6 +33,7 @@ const cases: {
   change: (p: FakePodman, f: StoreFacts) => StoreFacts;
   converged: boolean;
   varnishHealthy: boolean;
+  appHealthy?: boolean;
 }[] = [
   {
     name: 'converged when every container of the spec runs healthy',
@@ -56,6 +58,16 @@ const cases: {
     },
     converged: false,
     varnishHealthy: false,
+  },
+  {
+    name: 'not converged, and the app upstream unhealthy, while its PHP-FPM fails its health check',
+    change: (p, f) => {
+      p.containers.get('shop-app-1-php')!.health = 'unhealthy';
+      return f;
+    },
+    converged: false,
+    varnishHealthy: true,
+    appHealthy: false,
   },
   {
     name: 'not converged when a container of the spec is missing',
@@ -86,8 +98,11 @@ for (const c of cases) {
     const o = await observeStore(podman, dirs.dataDir, c.change(podman, facts));
     assert.ok(ObservedStore.safeParse(o).success);
     assert.equal(o.converged, c.converged);
+    const record = readJson<StoreRecord>(layout(dirs.dataDir).record('shop'))!;
+    assert.equal(record.appPorts?.length, 1);
     assert.deepEqual(o.upstreams, [
       { role: 'varnish', host: '127.0.0.1', port: 18_188, healthy: c.varnishHealthy },
+      { role: 'app', host: '127.0.0.1', port: record.appPorts![0], healthy: c.appHealthy ?? true },
     ]);
   });
 }

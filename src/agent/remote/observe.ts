@@ -27,6 +27,7 @@ function containerNames(spec: StackSpec, u: StoreUser, varnishPort: number): str
     spec,
     user: u,
     varnishPort,
+    appPorts: [],
     codeDir: '/',
     vcl: { path: '/', hash: '' },
     imageIds: {},
@@ -67,6 +68,16 @@ export async function observeStore(ex: Executor, dataDir: string, f: StoreFacts)
           port: record.varnishPort,
           healthy: varnish !== undefined && healthy.has(varnish.name),
         },
+        // An app pod is up when both its web server and its PHP-FPM are.
+        ...(record.appPorts ?? []).map((port, i): Upstream => {
+          const pod = `${f.store}-app-${i + 1}`;
+          return {
+            role: 'app',
+            host: '127.0.0.1',
+            port,
+            healthy: healthy.has(`${pod}-web`) && healthy.has(`${pod}-php`),
+          };
+        }),
       ]
     : [];
   return { store: f.store, stackVersion: f.applied, converged, containers, upstreams, error: f.error };

@@ -5,7 +5,7 @@ import type { Command, CommandResult, Executor } from '../executor.ts';
 interface FakeContainer {
   labels: Record<string, string>;
   state: string;
-  health: 'starting' | 'healthy';
+  health: 'starting' | 'healthy' | 'unhealthy';
   pod: string | undefined;
 }
 

@@ -77,7 +77,7 @@ export function recordingApply(home: string, delayMs = 0) {
       await new Promise((r) => setTimeout(r, delayMs));
       const e = fail?.(o.spec.name);
       if (e) throw e;
-      return { user: testUser(o.spec.name, home), varnishPort: 18_180, actions: [] };
+      return { user: testUser(o.spec.name, home), varnishPort: 18_180, appPorts: [], actions: [] };
     } finally {
       running--;
     }

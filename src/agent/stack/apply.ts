@@ -41,6 +41,7 @@ export interface ApplyOptions {
 export interface ApplyResult {
   readonly user: StoreUser;
   readonly varnishPort: number;
+  readonly appPorts: readonly number[];
   readonly actions: readonly Action[];
 }
 
@@ -54,23 +55,42 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Keeps a store's port once chosen, so its URL does not move between applies. */
-async function choosePort(
+/**
+ * Keeps a store's ports once chosen, so its URL and its app pods' addresses do not move between
+ * applies: Varnish's port (fixed in the spec or picked), then one port per app replica.
+ */
+async function choosePorts(
   dataDir: string,
   spec: StackSpec,
   previous: StoreRecord | undefined,
-): Promise<number> {
-  const wanted = spec.services.varnish.port;
-  if (wanted !== 'auto') return wanted;
-  if (previous) return previous.varnishPort;
-  const taken = new Set(listStores(dataDir).map((r) => r.varnishPort));
-  for (let p = FIRST_PORT; p < FIRST_PORT + 500; p++) {
-    if (!taken.has(p) && (await portFree(p))) return p;
-  }
-  throw new AgentError(
-    'TP_NO_FREE_PORT',
-    `no free loopback port from ${FIRST_PORT} for ${spec.name}'s Varnish`,
+): Promise<{ varnishPort: number; appPorts: number[] }> {
+  const taken = new Set(
+    listStores(dataDir)
+      .filter((r) => r.store !== spec.name)
+      .flatMap((r) => [r.varnishPort, ...(r.appPorts ?? [])]),
   );
+  const next = async (what: string): Promise<number> => {
+    for (let p = FIRST_PORT; p < FIRST_PORT + 1000; p++) {
+      if (!taken.has(p) && (await portFree(p))) {
+        taken.add(p);
+        return p;
+      }
+    }
+    throw new AgentError(
+      'TP_NO_FREE_PORT',
+      `no free loopback port from ${FIRST_PORT} for ${spec.name}'s ${what}`,
+    );
+  };
+  const wanted = spec.services.varnish.port;
+  const varnishPort = wanted !== 'auto' ? wanted : (previous?.varnishPort ?? (await next('Varnish')));
+  taken.add(varnishPort);
+  // A port the store already holds is still bound by its own pod, so it is kept without a probe.
+  const appPorts = (previous?.appPorts ?? [])
+    .filter((p) => p !== varnishPort)
+    .slice(0, spec.app.replicas.min);
+  for (const p of appPorts) taken.add(p);
+  while (appPorts.length < spec.app.replicas.min) appPorts.push(await next(`app pod ${appPorts.length + 1}`));
+  return { varnishPort, appPorts };
 }
 
 /** Copies the store code into the store user's home, once per distinct content. */
@@ -177,7 +197,7 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyResult> {
     const previous = readJson<StoreRecord>(paths.record(spec.name));
     say(`prepare unix user tp-${spec.name}`);
     const u = await o.ensureUser(spec.name);
-    const varnishPort = await choosePort(o.dataDir, spec, previous);
+    const { varnishPort, appPorts } = await choosePorts(o.dataDir, spec, previous);
     const codeDir = await ensureRelease(ex, u, resolve(dirname(o.source), spec.app.code));
     const vcl = ensureVcl(
       u,
@@ -188,11 +208,11 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyResult> {
         ttl: spec.services.varnish.ttl,
       }),
     );
-    const draft = desiredStore({ spec, user: u, varnishPort, codeDir, vcl, imageIds: {} });
+    const draft = desiredStore({ spec, user: u, varnishPort, appPorts, codeDir, vcl, imageIds: {} });
     const refs = [...new Set(draft.containers.map((c) => c.image))];
     say(`check images: ${refs.length}`);
     const imageIds = await ensureStoreImages(ex, u, refs, say);
-    const desired = desiredStore({ spec, user: u, varnishPort, codeDir, vcl, imageIds });
+    const desired = desiredStore({ spec, user: u, varnishPort, appPorts, codeDir, vcl, imageIds });
     const observed = await observeStore(ex, u);
     const actions = planStore(desired, observed);
     const secrets = secretValues(o.dataDir, spec.name, desired.secrets);
@@ -206,13 +226,14 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyResult> {
       store: spec.name,
       source: o.source,
       varnishPort,
+      appPorts,
       appliedAt: new Date().toISOString(),
       specHash: hashOf(spec),
       state: 'up',
     };
     writeFileAtomic(paths.record(spec.name), `${JSON.stringify(record, null, 2)}\n`);
     writeFileAtomic(paths.spec(spec.name), `${JSON.stringify(spec, null, 2)}\n`);
-    return { user: u, varnishPort, actions };
+    return { user: u, varnishPort, appPorts, actions };
   });
 }
 

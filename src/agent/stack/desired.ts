@@ -10,6 +10,11 @@ export interface DesiredInputs {
   readonly spec: StackSpec;
   readonly user: StoreUser;
   readonly varnishPort: number;
+  /**
+   * Loopback port of each app pod's web server, replica 1 first: the edge reaches the app pods
+   * directly when the store's Varnish is down. Replicas beyond the list publish no port.
+   */
+  readonly appPorts: readonly number[];
   /** Host directory holding this release of the store's code (a copy owned by the store user). */
   readonly codeDir: string;
   /** Host path of the generated VCL and the hash of its text. */
@@ -182,7 +187,15 @@ export function desiredStore(inp: DesiredInputs): DesiredStore {
   const podGroup = (role: 'app' | 'admin', count: number) => {
     for (let i = 1; i <= count; i++) {
       const ip = podIp(role, i);
-      const pod = finishPod({ name: n.pod(role, i), store, role, network: aliasNet(`${role}-${i}`), ip });
+      const port = role === 'app' ? inp.appPorts[i - 1] : undefined;
+      const pod = finishPod({
+        name: n.pod(role, i),
+        store,
+        role,
+        network: aliasNet(`${role}-${i}`),
+        ip,
+        publish: port === undefined ? [] : [{ hostIp: '127.0.0.1', hostPort: port, containerPort: 8080 }],
+      });
       pods.push(pod);
       const env = { ...appEnv, TRIPLANE_ROLE: role };
       fin(

@@ -12,6 +12,7 @@ function desired(input: Record<string, unknown> = {}) {
     spec,
     user: u,
     varnishPort: 8180,
+    appPorts: [8181, 8182],
     codeDir: '/home/tp-demo/releases/abc',
     vcl: { path: '/home/tp-demo/varnish/x.vcl', hash: 'x' },
     imageIds: {},
@@ -86,7 +87,7 @@ test('replaces only the containers whose settings changed', () => {
   const after = desired({ services: { redis: { partitions: { cache: { maxmemory: '512mb' } } } } });
   const actions = planStore(after, runningAs(before));
   assert.deepEqual(
-    actions.map((a) => a.kind + ' ' + ('name' in a ? a.name : 'container' in a ? a.container.name : '')),
+    actions.map((a) => `${a.kind} ${'name' in a ? a.name : 'container' in a ? a.container.name : ''}`),
     ['remove-container demo-redis-cache', 'run-container demo-redis-cache'],
   );
 });
@@ -112,6 +113,18 @@ test('scales app pods up by adding pods and down by removing them', () => {
   );
 });
 
+test('each app pod publishes its web server on its own loopback port; admin pods publish none', () => {
+  const d = desired({ app: { replicas: { min: 2, max: 4 } }, admin: { enabled: true } });
+  assert.deepEqual(
+    d.pods.map((p) => [p.name, p.publish.map((x) => `${x.hostIp}:${x.hostPort}:${x.containerPort}`)]),
+    [
+      ['demo-app-1', ['127.0.0.1:8181:8080']],
+      ['demo-app-2', ['127.0.0.1:8182:8080']],
+      ['demo-admin-1', []],
+    ],
+  );
+});
+
 test('removes disabled services and replaces the PHP containers that lose their settings', () => {
   const all = desired();
   const noMq = desired({ services: { rabbitmq: { enabled: false }, cron: { enabled: false } } });
@@ -128,6 +141,7 @@ test('a new image ID replaces the containers using that image and nothing else',
       spec,
       user: u,
       varnishPort: 8180,
+      appPorts: [8181],
       codeDir: '/c',
       vcl: { path: '/v', hash: 'x' },
       imageIds: { 'localhost/triplane/redis:latest': id },

@@ -31,7 +31,10 @@ function summary(src: SnapshotSources) {
   const s = checked.snapshot;
   return {
     routes: Object.fromEntries(
-      s.routes.map((r) => [r.id, `${r.hosts.join(',')}${r.pathPrefix} -> ${r.pool}`]),
+      s.routes.map((r) => [
+        r.id,
+        `${r.hosts.join(',')}${r.pathPrefix} -> ${r.pool}${r.fallbackPool ? ` | ${r.fallbackPool}` : ''}`,
+      ]),
     ),
     pools: Object.fromEntries(s.pools.map((p) => [p.id, p.members.map((m) => `${m.host}:${m.port}`)])),
     waf: Object.fromEntries(s.policies.map((p) => [p.store, p.waf.mode])),
@@ -62,7 +65,7 @@ test('builds routes, pools, policies and certificates from the state', () => {
       },
     },
     {
-      name: 'app upstreams give an unrouted <store>-app pool; a store with only app upstreams gets no route',
+      name: "app upstreams give a <store>-app pool as the route's fallback; a store with only app upstreams gets no route",
       src: sources({
         reports: [
           report([
@@ -72,7 +75,7 @@ test('builds routes, pools, policies and certificates from the state', () => {
         ],
       }),
       expect: {
-        routes: { shop: 'shop.localhost,shop.example/ -> shop-varnish' },
+        routes: { shop: 'shop.localhost,shop.example/ -> shop-varnish | shop-app' },
         pools: { 'shop-varnish': ['127.0.0.1:8101'], 'shop-app': ['127.0.0.1:9001'] },
       },
     },

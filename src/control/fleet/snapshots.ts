@@ -101,7 +101,8 @@ function hostsByStore(src: SnapshotSources, problems: string[]): Map<string, str
 /**
  * The snapshot content for the current state. Each store with observed Varnish upstreams gets a route
  * for its hosts to pool `<store>-varnish` (Varnish sends the admin path to the admin pod itself), and
- * a `<store>-app` pool when app upstreams are reported, unrouted, for the edge's health view. Members
+ * when app upstreams are reported, a `<store>-app` pool as the route's fallback: while no Varnish is
+ * up the edge serves the store from its app pods, uncached. Members
  * are listed healthy or not: the edge checks them itself. A store without Varnish upstreams gets no
  * route, so the edge answers 404 for it: a pool must have at least one member. Each store is checked on
  * its own first, so an invalid policy leaves that store out, not the whole snapshot.
@@ -122,7 +123,14 @@ export function buildSnapshot(src: SnapshotSources): BuiltSnapshot {
     const piece = parseSnapshot({
       version: 1,
       routes: [
-        { id: store.id, store: store.id, hosts: storeHosts, pathPrefix: '/', pool: `${store.id}-varnish` },
+        {
+          id: store.id,
+          store: store.id,
+          hosts: storeHosts,
+          pathPrefix: '/',
+          pool: `${store.id}-varnish`,
+          ...(app.length > 0 ? { fallbackPool: `${store.id}-app` } : {}),
+        },
       ],
       pools: [
         { id: `${store.id}-varnish`, members: varnish, healthCheck: { path: HEALTH_CHECK_PATH } },

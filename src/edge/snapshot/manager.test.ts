@@ -101,6 +101,16 @@ const invalid: {
     problems: [{ path: 'routes[0].pool', message: /unknown pool "missing"/ }],
   },
   {
+    name: 'a route whose fallback pool does not exist',
+    raw: snapshotInput(2, {
+      routes: [
+        { id: 'demo', store: 'demo', hosts: ['demo.localhost'], pool: 'demo-app', fallbackPool: 'gone' },
+      ],
+    }),
+    version: 2,
+    problems: [{ path: 'routes[0].fallbackPool', message: /unknown fallback pool "gone"/ }],
+  },
+  {
     name: 'a port out of range',
     raw: snapshotInput(2, { pools: [{ id: 'demo-app', members: [{ host: 'a', port: 70000 }] }] }),
     version: 2,

@@ -76,6 +76,12 @@ export class Pool {
     return JSON.stringify(a) === JSON.stringify(b);
   }
 
+  /** Whether any member can take a request now. */
+  anyAvailable(): boolean {
+    const now = Date.now();
+    return this.members.some((m) => m.available(now));
+  }
+
   /** The member for the next request, skipping `exclude` (already tried); undefined when none is up. */
   pick(exclude?: Member): Member | undefined {
     const now = Date.now();
