@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -65,6 +65,11 @@ describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
       );
     assert.ok(m, r.stdout);
     base = m[1]!;
+    // The control plane runs beside the store, with the first admin token in a file only root reads.
+    const api = /API: (http:\/\/127\.0\.0\.1:7070)\/api \(admin token in (\S+)\)/.exec(r.stdout);
+    assert.ok(api, r.stdout);
+    assert.equal(api[2], join(dataDir, 'control', 'admin-token'));
+    assert.equal(statSync(api[2]!).mode & 0o777, 0o600);
   });
 
   after(() => {
@@ -112,6 +117,46 @@ describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
     await css.body.dump();
     assert.equal(css.statusCode, 200);
     assert.match(String(css.headers['x-cache']), /^(MISS|HIT|STALE|REVALIDATED)$/);
+  });
+
+  test('the control plane knows the store: converged, with its Varnish and app pod as upstreams', async () => {
+    const r = triplane([
+      'status',
+      'demo',
+      '--control',
+      'http://127.0.0.1:7070',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const st = JSON.parse(r.stdout) as { converged: boolean; upstreams: { role: string; port: number }[] };
+    assert.equal(st.converged, true);
+    assert.deepEqual(st.upstreams.map((u) => u.role).sort(), ['app', 'varnish']);
+    assert.equal(`http://127.0.0.1:${st.upstreams.find((u) => u.role === 'varnish')!.port}`, base);
+  });
+
+  test('`triplane purge --tag cat_p_1` makes the product page a miss at Varnish and at the edge', async () => {
+    const { request } = await import('undici');
+    const viaEdge = async () => {
+      const r = await request('http://127.0.0.1:8080/product/1', {
+        headers: { host: 'demo.localhost:8080' },
+      });
+      await r.body.dump();
+      return {
+        status: r.statusCode,
+        edge: r.headers['x-cache'],
+        varnish: r.headers['x-magento-cache-debug'],
+        tags: r.headers['x-magento-tags'],
+      };
+    };
+    await viaEdge();
+    const warm = await viaEdge();
+    assert.deepEqual([warm.status, warm.edge, warm.tags], [200, 'HIT', undefined]);
+    const purge = triplane(['purge', 'demo', '--tag', 'cat_p_1', '--data-dir', dataDir]);
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.deepEqual(await viaEdge(), { status: 200, edge: 'MISS', varnish: 'MISS', tags: undefined });
+    assert.deepEqual(await viaEdge(), { status: 200, edge: 'HIT', varnish: 'MISS', tags: undefined });
   });
 
   test('a PURGE by tag makes the next GET a miss, and a product update purges its pages', async () => {

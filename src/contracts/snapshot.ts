@@ -76,6 +76,11 @@ export const CacheRules = z.strictObject({
   enabled: z.boolean().default(true),
   /** Only paths under these prefixes are cached at the edge (static assets). */
   pathPrefixes: z.array(z.string().startsWith('/')).default(['/static/', '/media/']),
+  /**
+   * Requests carrying one of these cookies bypass the edge cache: the page they get depends on it
+   * (Magento's X-Magento-Vary holds the customer group, currency and store view).
+   */
+  bypassCookies: z.array(z.string().min(1)).default(['X-Magento-Vary']),
   /** TTL when the response has no Cache-Control/Expires. 0 = do not cache such responses. */
   defaultTtlSec: z.int().min(0).default(0),
   staleWhileRevalidateSec: z.int().min(0).default(30),

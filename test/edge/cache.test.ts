@@ -133,7 +133,14 @@ describe('edge cache', { timeout: 120_000 }, () => {
     assert.equal((await get(edge.http, '/static/p3.css')).headers['x-cache'], 'HIT');
     await purge({ tag: 'cat_p_1' });
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await get(edge.http, '/static/p3.css')).headers['x-cache'], 'MISS');
+    const again = await get(edge.http, '/static/p3.css');
+    assert.equal(again.headers['x-cache'], 'MISS');
+    assert.equal(again.headers['x-magento-tags'], undefined, 'purge tags stay in the cache');
+    assert.equal((await get(edge.http, '/static/p3.css')).headers['x-magento-tags'], undefined);
+    assert.equal((await get(edge.http, '/product/tagged')).headers['x-magento-tags'], undefined);
+    // The edge asks the store's Varnish for tags with its mark; a client's own mark is not passed on.
+    await get(edge.http, '/product/marked', 'shop.localhost', { 'x-triplane-edge': 'forged' });
+    assert.equal(up.requests.find((q) => q.url === '/product/marked')?.headers['x-triplane-edge'], '1');
     assert.equal(await purge({ host: 'x' }).then((r) => r.status), 202);
     const bad = await fetch(`http://127.0.0.1:${edge.metricsPort}/purge`, { method: 'POST', body: 'nope' });
     assert.equal(bad.status, 400);

@@ -52,13 +52,15 @@ test('runs every store command as the store user with its own runtime dir', () =
   assert.equal(cmd.cwd, '/home/tp-demo');
 });
 
-test('creates the store network on the fixed store subnet', () => {
+test('creates the store network on the fixed store subnet, services leasing from their own range', () => {
   assert.deepEqual(networkCreate(u, 'demo-net').argv, [
     ...rootless,
     'network',
     'create',
     '--subnet',
     '10.90.0.0/24',
+    '--ip-range',
+    '10.90.0.64/26',
     '--label',
     'triplane.store=demo',
     'demo-net',

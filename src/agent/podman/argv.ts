@@ -36,6 +36,16 @@ function labelArgs(labels: Readonly<Record<string, string>>): string[] {
  */
 export const STORE_SUBNET = '10.90.0.0/24';
 
+/**
+ * Where Podman picks the addresses of containers without a fixed one. Podman's allocator moves on
+ * with every container ever started on a network, so without a range of their own the services
+ * soon land on the pods' fixed addresses (app .11+, admin .201+).
+ */
+export const STORE_LEASE_RANGE = '10.90.0.64/26';
+
+/** First address Podman reports in a network's lease range when it has STORE_LEASE_RANGE. */
+export const STORE_LEASE_START = '10.90.0.65';
+
 /** `podman network create` for the store's private bridge network (DNS on). */
 export function networkCreate(u: StoreUser, name: string): Command {
   return podman(u, [
@@ -43,6 +53,8 @@ export function networkCreate(u: StoreUser, name: string): Command {
     'create',
     '--subnet',
     STORE_SUBNET,
+    '--ip-range',
+    STORE_LEASE_RANGE,
     '--label',
     `${LABEL.store}=${u.store}`,
     name,

@@ -12,6 +12,7 @@ import {
   containerRun,
   containerStart,
   networkCreate,
+  networkRemove,
   podCreate,
   podRemove,
   secretCreate,
@@ -159,6 +160,8 @@ async function execute(
   switch (a.kind) {
     case 'create-network':
       return void (await ex.run(networkCreate(u, a.name)));
+    case 'remove-network':
+      return void (await ex.run(networkRemove(u, a.name)));
     case 'create-volume':
       return void (await ex.run(volumeCreate(u, a.name)));
     case 'create-secret': {

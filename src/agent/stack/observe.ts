@@ -1,5 +1,13 @@
 import type { Executor } from '../executor.ts';
-import { containerList, LABEL, networkList, podList, secretList, volumeList } from '../podman/argv.ts';
+import {
+  containerList,
+  LABEL,
+  networkList,
+  podList,
+  STORE_LEASE_START,
+  secretList,
+  volumeList,
+} from '../podman/argv.ts';
 import type { StoreUser } from '../podman/types.ts';
 import type { ObservedStore } from './plan.ts';
 
@@ -17,7 +25,9 @@ export async function observeStore(ex: Executor, u: StoreUser): Promise<Observed
     const out = (await ex.run(cmd)).stdout.trim();
     return out ? ((JSON.parse(out) as T[]) ?? []) : [];
   };
-  const nets = await json<{ name: string }>(networkList(u));
+  const nets = await json<{ name: string; subnets?: { lease_range?: { start_ip?: string } }[] }>(
+    networkList(u),
+  );
   const vols = await json<{ Name: string }>(volumeList(u));
   const secrets = (await ex.run(secretList(u))).stdout
     .split('\n')
@@ -27,6 +37,9 @@ export async function observeStore(ex: Executor, u: StoreUser): Promise<Observed
   const ctrs = await json<PsEntry>(containerList(u));
   return {
     networks: nets.map((n) => n.name),
+    staleNetworks: nets
+      .filter((n) => n.subnets && !n.subnets.some((s) => s.lease_range?.start_ip === STORE_LEASE_START))
+      .map((n) => n.name),
     volumes: vols.map((v) => v.Name),
     secrets,
     pods: pods.map((p) => ({ name: p.Name, hash: p.Labels?.[LABEL.hash] })),

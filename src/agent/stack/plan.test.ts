@@ -125,6 +125,37 @@ test('each app pod publishes its web server on its own loopback port; admin pods
   );
 });
 
+test('a store network without a lease range is made again, with everything on it', () => {
+  const d = desired();
+  const running = runningAs(d);
+  const actions = planStore(d, { ...running, staleNetworks: ['demo-net', 'podman'] });
+  const kinds = actions.map(
+    (a) => `${a.kind} ${'name' in a ? a.name : 'pod' in a ? a.pod.name : a.container.name}`,
+  );
+  const removeNet = kinds.indexOf('remove-network demo-net');
+  assert.deepEqual(kinds.slice(0, removeNet).sort(), [
+    'remove-container demo-cron',
+    'remove-container demo-database',
+    'remove-container demo-rabbitmq',
+    'remove-container demo-redis-cache',
+    'remove-container demo-redis-page',
+    'remove-container demo-redis-session',
+    'remove-container demo-varnish',
+    'remove-pod demo-app-1',
+  ]);
+  assert.equal(kinds[removeNet + 1], 'create-network demo-net');
+  assert.deepEqual(
+    kinds.slice(removeNet + 2).filter((k) => !k.startsWith('run-container') && !k.startsWith('create-pod')),
+    [],
+  );
+  assert.equal(kinds.filter((k) => k.startsWith('run-container')).length, d.containers.length);
+  assert.deepEqual(
+    planStore(d, { ...running, staleNetworks: ['podman'] }),
+    [],
+    'another stale network is not ours',
+  );
+});
+
 test('removes disabled services and replaces the PHP containers that lose their settings', () => {
   const all = desired();
   const noMq = desired({ services: { rabbitmq: { enabled: false }, cron: { enabled: false } } });

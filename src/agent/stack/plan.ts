@@ -5,6 +5,8 @@ import type { DesiredStore } from './desired.ts';
 /** What Podman reports for a store, reduced to what planning needs. */
 export interface ObservedStore {
   readonly networks: readonly string[];
+  /** Networks made before services had a lease range of their own: they must be made again. */
+  readonly staleNetworks?: readonly string[];
   readonly volumes: readonly string[];
   readonly secrets: readonly string[];
   readonly pods: readonly { readonly name: string; readonly hash: string | undefined }[];
@@ -19,6 +21,7 @@ export interface ObservedStore {
 /** One change to make, as data; the applier turns each into Podman commands. */
 export type Action =
   | { readonly kind: 'create-network'; readonly name: string }
+  | { readonly kind: 'remove-network'; readonly name: string; readonly why: string }
   | { readonly kind: 'create-volume'; readonly name: string }
   | { readonly kind: 'create-secret'; readonly name: string }
   | { readonly kind: 'remove-pod'; readonly name: string; readonly why: string }
@@ -32,9 +35,19 @@ export type Action =
  * matches are left alone, which is what makes a second apply a no-op. Removals come first so names and
  * pod addresses are free again; creations follow the desired start order.
  */
-export function planStore(desired: DesiredStore, observed: ObservedStore): Action[] {
+export function planStore(desired: DesiredStore, seen: ObservedStore): Action[] {
   const actions: Action[] = [];
   const have = (list: readonly string[], name: string) => list.includes(name);
+  let observed = seen;
+  if (seen.staleNetworks?.includes(desired.network)) {
+    // Everything on the network goes with it (volumes and secrets stay), then comes back.
+    const why = 'its network is made again with a lease range';
+    for (const p of seen.pods) actions.push({ kind: 'remove-pod', name: p.name, why });
+    for (const c of seen.containers.filter((x) => !x.pod))
+      actions.push({ kind: 'remove-container', name: c.name, why });
+    actions.push({ kind: 'remove-network', name: desired.network, why: 'no lease range for services' });
+    observed = { ...seen, networks: [], staleNetworks: [], pods: [], containers: [] };
+  }
 
   if (!have(observed.networks, desired.network))
     actions.push({ kind: 'create-network', name: desired.network });
@@ -85,6 +98,8 @@ export function describeAction(a: Action): string {
   switch (a.kind) {
     case 'create-network':
       return `create network ${a.name}`;
+    case 'remove-network':
+      return `remove network ${a.name}: ${a.why}`;
     case 'create-volume':
       return `create volume ${a.name}`;
     case 'create-secret':

@@ -157,7 +157,10 @@ sub vcl_deliver {
     } else {
         set resp.http.X-Magento-Cache-Debug = "MISS";
     }
-    unset resp.http.X-Magento-Tags;
+    # Purge tags go only to the edge, which indexes its own cache by them and hides them from clients.
+    if (!req.http.X-Triplane-Edge) {
+        unset resp.http.X-Magento-Tags;
+    }
     unset resp.http.X-Powered-By;
     unset resp.http.Server;
     unset resp.http.X-Varnish;

@@ -15,6 +15,7 @@ function policy(store: string, mode: 'off' | 'detect' | 'block'): StorePolicy {
     cache: {
       enabled: true,
       pathPrefixes: ['/static/'],
+      bypassCookies: ['X-Magento-Vary'],
       defaultTtlSec: 0,
       staleWhileRevalidateSec: 30,
       staleIfErrorSec: 300,

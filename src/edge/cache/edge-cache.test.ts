@@ -103,6 +103,23 @@ test('bypasses the cache for a request with Authorization', async () => {
   assert.deepEqual([authed.status, up.calls.length, cache.stats().bypassed], ['BYPASS', 2, 1]);
 });
 
+test('bypasses the cache for a request with a bypass cookie, and only for that cookie', async () => {
+  const { cache } = setup();
+  const up = new FakeUpstream(response('x', { 'cache-control': 'max-age=60' }));
+  await cache.handle(request('/product/1'), RULES, up.fetch);
+  const other = await cache.handle(request('/product/1', { cookie: 'PHPSESSID=a; x=1' }), RULES, up.fetch);
+  assert.equal(other.status, 'HIT');
+  const varied = await cache.handle(
+    request('/product/1', { cookie: 'PHPSESSID=a; X-Magento-Vary=9f1c' }),
+    RULES,
+    up.fetch,
+  );
+  assert.deepEqual([varied.status, up.calls.length, cache.stats().bypassed], ['BYPASS', 2, 1]);
+  const none = rules({ bypassCookies: [] });
+  const plain = await cache.handle(request('/product/1', { cookie: 'X-Magento-Vary=9f1c' }), none, up.fetch);
+  assert.equal(plain.status, 'HIT');
+});
+
 test('bypasses the cache when the rules disable it', async () => {
   const { cache } = setup();
   const up = new FakeUpstream(response('x', { 'cache-control': 'max-age=60' }));

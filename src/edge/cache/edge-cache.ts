@@ -15,6 +15,22 @@ import type {
 import { fetchOutcome, NO_CONDITIONS, type Outcome } from './upstream.ts';
 
 /**
+ * Requests the cache neither answers nor stores: responses to authorized requests may depend on the
+ * credentials (RFC 9111 §3.5), and a request with one of the rules' bypass cookies sees a page of its
+ * own (Magento's X-Magento-Vary: the customer group, currency or store view).
+ */
+function bypassed(req: CacheRequest, rules: CacheRules): boolean {
+  if (!rules.enabled || req.headers.authorization !== undefined) return true;
+  const cookie = req.headers.cookie;
+  if (cookie === undefined || rules.bypassCookies.length === 0) return false;
+  for (const part of (typeof cookie === 'string' ? cookie : cookie.join(';')).split(';')) {
+    const eq = part.indexOf('=');
+    if (rules.bypassCookies.includes((eq < 0 ? part : part.slice(0, eq)).trim())) return true;
+  }
+  return false;
+}
+
+/**
  * The edge's shared HTTP cache (RFC 9111): fresh hits from memory, stale-while-revalidate and
  * stale-if-error, one upstream fetch per key however many requests miss at once, purges by URL,
  * prefix and tag, and an optional disk tier for what memory evicts.
@@ -67,7 +83,7 @@ export class EdgeCache {
    * request goes to `handle`. Lets the proxy skip a promise on hits.
    */
   lookup(req: CacheRequest, rules: CacheRules): CacheResult | undefined {
-    if (!rules.enabled || req.headers.authorization !== undefined) return undefined;
+    if (bypassed(req, rules)) return undefined;
     const entry = this.table.find(req.host.toLowerCase(), req.path, req.headers);
     if (entry === undefined || entry.body === undefined) return undefined;
     const now = this.now();
@@ -77,9 +93,7 @@ export class EdgeCache {
 
   /** Serves from cache or calls fetch (the upstream) — returns what to send the client. */
   async handle(req: CacheRequest, rules: CacheRules, fetch: UpstreamFetch): Promise<CacheResult> {
-    // Responses to authorized requests may depend on the credentials (RFC 9111 §3.5).
-    if (!rules.enabled || req.headers.authorization !== undefined)
-      return this.pass(req, await fetch(NO_CONDITIONS), 'BYPASS');
+    if (bypassed(req, rules)) return this.pass(req, await fetch(NO_CONDITIONS), 'BYPASS');
     return this.lookup(req, rules) ?? this.resolve(req, rules, fetch, true);
   }
 

@@ -180,12 +180,13 @@ export class Entry implements Validators {
   }
 }
 
-/** A frozen response for the client, with its flat header array. */
+/** A frozen response for the client, with its flat header array; purge tags stay in the cache. */
 export function served(
   status: number,
   headers: Record<string, string | string[]>,
   body: Buffer,
 ): ServedResponse {
-  const frozen = Object.freeze(headers);
+  const { 'x-magento-tags': _magento, 'cache-tag': _tag, ...visible } = headers;
+  const frozen = Object.freeze(visible);
   return Object.freeze({ status, headers: frozen, body, rawHeaders: flatten(frozen) });
 }

@@ -18,6 +18,16 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
 ]);
 
+/**
+ * Purge tags: what the edge cache indexes entries by. They are for caches, never for browsers, so
+ * the store's Varnish sends them only to the edge (asked by `x-triplane-edge`) and the edge keeps
+ * them from clients.
+ */
+export const TAG_HEADERS: readonly string[] = ['x-magento-tags', 'cache-tag'];
+
+/** The request header by which the edge asks the store's Varnish for a response's purge tags. */
+export const EDGE_MARK = 'x-triplane-edge';
+
 /** Who asked, as the upstream needs to know it. */
 export interface ForwardContext {
   readonly clientIp: string;
@@ -83,9 +93,10 @@ export function upstreamHeaders(
     typeof h.connection === 'string' ? h.connection.toLowerCase().split(/\s*,\s*/) : [];
   for (const k in h) {
     const v = h[k];
-    if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.includes(k)) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.includes(k) || k === EDGE_MARK) continue;
     out[k] = v;
   }
+  out[EDGE_MARK] = '1';
   const xff = h['x-forwarded-for'];
   out['x-forwarded-for'] = xff
     ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.clientIp}`
@@ -97,14 +108,18 @@ export function upstreamHeaders(
   return out;
 }
 
-/** Response headers for the client: hop-by-hop removed, Via added. */
+/**
+ * Response headers for the client: hop-by-hop removed, Via added, and purge tags removed unless the
+ * edge cache still needs them (it strips them itself when it answers).
+ */
 export function clientHeaders(
   h: Record<string, string | string[] | undefined>,
+  keepTags = false,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const k in h) {
     const v = h[k];
-    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || (!keepTags && TAG_HEADERS.includes(k))) continue;
     out[k] = v;
   }
   out.via = out.via ? `${out.via}, 1.1 triplane` : '1.1 triplane';
@@ -291,7 +306,7 @@ export async function fetchBuffered(
       const r = await m.client.request({ method: 'GET', path: req.url ?? '/', headers });
       const body = Buffer.from(await r.body.arrayBuffer());
       pool.report(m, r.statusCode < 500);
-      return { status: r.statusCode, headers: clientHeaders(r.headers), body, member: m };
+      return { status: r.statusCode, headers: clientHeaders(r.headers, true), body, member: m };
     } catch (err) {
       const kind = classify(err);
       onFailure(kind);
