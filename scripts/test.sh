@@ -15,6 +15,8 @@ command -v slowhttptest >/dev/null || missing+=(slowhttptest)
 command -v ss >/dev/null || missing+=(iproute2)
 command -v openssl >/dev/null || missing+=(openssl)
 [[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=(postgresql) # throwaway clusters for src/control/state tests
+# The WAF's rule set; `host prepare` installs it too, but the edge tests run before the store tests.
+[[ -d /usr/share/modsecurity-crs/rules ]] || missing+=(modsecurity-crs)
 if (( ${#missing[@]} > 0 )); then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -91,6 +91,41 @@ export const CacheRules = z.strictObject({
     .default(8 * 1024 * 1024),
 });
 
+/**
+ * A WAF exclusion: rules switched off (by id, id range or tag), for every target or only some, and
+ * everywhere or only under a path. The usual fix for a false positive on one form field.
+ */
+export const WafExclusion = z
+  .strictObject({
+    /** Rule ids or ranges, e.g. "942100" or "942100-942199". */
+    ruleIds: z.array(z.string().regex(/^\d+(-\d+)?$/, 'expected a rule id or a range like 942100-942199')).default([]),
+    /** CRS tags, e.g. "attack-sqli". */
+    tags: z.array(z.string().min(1)).default([]),
+    /** Only these targets, e.g. "ARGS:password" or "REQUEST_COOKIES:session"; empty: the whole rule. */
+    targets: z
+      .array(z.string().regex(/^[A-Z_]+(:[^\s|,]+)?$/, 'expected a target like ARGS:password'))
+      .default([]),
+    /** Only for requests whose path starts with this; unset: everywhere. */
+    pathPrefix: z.string().startsWith('/').optional(),
+  })
+  .refine((e) => e.ruleIds.length > 0 || e.tags.length > 0, {
+    message: 'an exclusion names at least one rule id or tag',
+    path: ['ruleIds'],
+  });
+
+/** How the edge runs the OWASP Core Rule Set for one store. */
+export const WafSettings = z.strictObject({
+  /** off: not run; detect: run and log, never block; block: requests over the threshold get 403. */
+  mode: z.enum(['off', 'detect', 'block']).default('block'),
+  /** CRS paranoia level: 1 has the fewest false positives, 4 catches the most. */
+  paranoia: z.int().min(1).max(4).default(1),
+  /** Inbound anomaly score at which a request is blocked (CRS default 5: one critical rule). */
+  inboundThreshold: z.int().min(1).default(5),
+  /** Outbound anomaly score at which a response is blocked. */
+  outboundThreshold: z.int().min(1).default(4),
+  exclusions: z.array(WafExclusion).default([]),
+});
+
 /** Everything the edge enforces for one store. */
 export const StorePolicy = z.strictObject({
   store: Id,
@@ -122,13 +157,7 @@ export const StorePolicy = z.strictObject({
       maxConnectionsPerIp: z.int().min(1).default(256),
     })
     .prefault({}),
-  waf: z
-    .strictObject({
-      mode: z.enum(['off', 'detect', 'block']).default('block'),
-      paranoia: z.int().min(1).max(4).default(1),
-      exclusions: z.array(z.string()).default([]),
-    })
-    .prefault({}),
+  waf: WafSettings.prefault({}),
 });
 
 /** A certificate (PEM) for a set of host names. */
@@ -176,6 +205,9 @@ export type Route = z.infer<typeof Route>;
 export type StorePolicy = z.infer<typeof StorePolicy>;
 export type RateLimit = z.infer<typeof RateLimit>;
 export type CacheRules = z.infer<typeof CacheRules>;
+export type WafSettings = z.infer<typeof WafSettings>;
+export type WafExclusion = z.infer<typeof WafExclusion>;
+export type WafEvent = z.infer<typeof WafEvent>;
 
 /** One problem in a snapshot. */
 export interface SnapshotProblem {
@@ -259,6 +291,26 @@ export function parseSnapshot(
 }
 
 /** One access-log record per request, shipped from the edge to the control plane. */
+/** The WAF's findings for one request, as the access log carries them. */
+export const WafEvent = z.strictObject({
+  /** blocked: the edge answered 403; detected: rules matched but the request went on. */
+  action: z.enum(['blocked', 'detected']),
+  paranoia: z.int().min(1).max(4),
+  /** TX:ANOMALY_SCORE (inbound) when the request phases ended. */
+  anomalyScore: z.int(),
+  matches: z.array(
+    z.strictObject({
+      id: z.int(),
+      msg: z.string(),
+      /** What matched (logdata), cut to 512 bytes. */
+      data: z.string(),
+      /** The variable that matched, e.g. "ARGS:q". */
+      variable: z.string(),
+      severity: z.string().nullable(),
+    }),
+  ),
+});
+
 export const AccessLogRecord = z.strictObject({
   time: z.string(),
   store: z.string().nullable(),
@@ -273,9 +325,11 @@ export const AccessLogRecord = z.strictObject({
   upstreamMs: z.number().min(0).nullable(),
   cache: z.enum(['HIT', 'MISS', 'STALE', 'REVALIDATED', 'BYPASS', 'NONE']),
   upstream: z.string().nullable(),
-  /** Why the edge answered itself, e.g. "ratelimit:checkout", "ipdeny", "bot:bad-crawlers". */
+  /** Why the edge answered itself, e.g. "ratelimit:checkout", "ipdeny", "bot:bad-crawlers", "waf:949110". */
   blockedBy: z.string().nullable(),
   requestId: z.string(),
+  /** What the WAF found: present when a rule matched, in detection-only mode too. */
+  waf: WafEvent.optional(),
 });
 /** One access-log record. */
 export type AccessLogRecord = z.infer<typeof AccessLogRecord>;

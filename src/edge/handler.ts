@@ -7,6 +7,7 @@ import type { EdgeMetrics } from './metrics.ts';
 import { challengeResponse, type StoreConnections, verifyChallenge } from './protect/index.ts';
 import type { Runtime, Target } from './runtime.ts';
 import { type ForwardContext, fetchBuffered, forward, UpstreamError } from './upstream/forward.ts';
+import { type RuleSet, WafTransaction, wafEvent } from './waf/index.ts';
 
 /** What every request needs from its worker. */
 export interface HandlerDeps {
@@ -185,35 +186,135 @@ async function serve(
     });
   }
 
-  const bot = p.bots.classify(req.headers['user-agent']);
-  if (bot.action === 'deny') return block(`bot:${bot.rule}`, 403, 'forbidden');
-  if (
-    bot.action === 'challenge' &&
-    !verifyChallenge(req.headers.cookie, ctx.clientIp, deps.challengeSecret, Date.now())
-  ) {
-    rec.blockedBy = `challenge:${bot.rule}`;
-    m.blocked.inc({ store: t.store, reason: 'challenge' });
-    const c = challengeResponse({ ip: ctx.clientIp, secret: deps.challengeSecret, now: Date.now() });
-    res.writeHead(c.status, { ...c.headers, 'x-request-id': ctx.requestId }).end(c.body);
-    rec.status = c.status;
-    return;
-  }
-
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > t.policy.limits.maxBodyBytes) return block('limit:body', 413, 'request body too large');
 
   // Most requests have no body: they skip the timer and its closure altogether.
-  if (!awaitsBody(req)) return guarded(req, res, t, deps, rec, ctx, path, block);
-  const bodyTimer = bodyDeadline(req, res, t.policy.limits.bodyTimeoutMs, () => {
-    rec.blockedBy = 'limit:body-timeout';
-    m.blocked.inc({ store: t.store, reason: 'limit' });
-    rec.status = answer(res, ctx.requestId, 408, 'request body too slow');
-  });
+  const bodyTimer = awaitsBody(req)
+    ? bodyDeadline(req, res, t.policy.limits.bodyTimeoutMs, () => {
+        rec.blockedBy = 'limit:body-timeout';
+        m.blocked.inc({ store: t.store, reason: 'limit' });
+        rec.status = answer(res, ctx.requestId, 408, 'request body too slow');
+      })
+    : undefined;
   try {
-    await guarded(req, res, t, deps, rec, ctx, path, block);
+    let fwd = ctx;
+    if (t.waf) {
+      const body = await inspect(req, t, t.waf, deps, rec, ctx, block);
+      if (body === null) return;
+      if (body !== undefined) fwd = { ...ctx, body };
+    }
+
+    const bot = p.bots.classify(req.headers['user-agent']);
+    if (bot.action === 'deny') return block(`bot:${bot.rule}`, 403, 'forbidden');
+    if (
+      bot.action === 'challenge' &&
+      !verifyChallenge(req.headers.cookie, ctx.clientIp, deps.challengeSecret, Date.now())
+    ) {
+      rec.blockedBy = `challenge:${bot.rule}`;
+      m.blocked.inc({ store: t.store, reason: 'challenge' });
+      const c = challengeResponse({ ip: ctx.clientIp, secret: deps.challengeSecret, now: Date.now() });
+      res.writeHead(c.status, { ...c.headers, 'x-request-id': ctx.requestId }).end(c.body);
+      rec.status = c.status;
+      return;
+    }
+    await guarded(req, res, t, deps, rec, fwd, path, block);
   } finally {
     clearTimeout(bodyTimer);
   }
+}
+
+/**
+ * The WAF's request phases: headers first, then (having read it) the body. Returns the body to send
+ * on (undefined when there was none), or null when the request was answered here: blocked, or its
+ * body too large to inspect.
+ */
+async function inspect(
+  req: IncomingMessage,
+  t: Target,
+  rules: RuleSet,
+  deps: HandlerDeps,
+  rec: { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] },
+  ctx: ForwardContext,
+  block: (reason: string, status: number, message: string, headers?: Record<string, string>) => void,
+): Promise<Buffer | undefined | null> {
+  const settings = t.policy.waf;
+  const tx = new WafTransaction(rules, settings.mode !== 'block');
+  const raw = req.rawHeaders;
+  const headers: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
+  tx.requestHeaders({
+    method: req.method ?? 'GET',
+    uri: req.url ?? '/',
+    httpVersion: req.httpVersion,
+    headers,
+    remoteAddr: ctx.clientIp,
+    remotePort: req.socket.remotePort ?? 0,
+    serverPort: req.socket.localPort ?? 0,
+    id: ctx.requestId,
+  });
+  let body: Buffer | undefined;
+  if (!tx.blocked && awaitsBody(req)) {
+    const limit = Math.min(t.policy.limits.maxBodyBytes, rules.config.requestBodyLimit);
+    body = await readBody(req, limit);
+    if (body === undefined) {
+      block('waf:body-limit', 413, 'request body too large to inspect');
+      return null;
+    }
+  }
+  if (!tx.blocked) tx.requestBody(body === undefined ? '' : body.toString('latin1'));
+  const event = wafEvent(tx, settings, tx.blocked);
+  if (event) {
+    rec.waf = event;
+    for (const match of event.matches)
+      deps.metrics.wafMatches.inc({ store: t.store, rule: String(match.id), action: event.action });
+  }
+  const stop = tx.verdict().interrupted;
+  if (tx.blocked && stop) {
+    // The request id lets the store owner find the event; the payload is never echoed.
+    block(
+      `waf:${stop.ruleId}`,
+      stop.status,
+      `forbidden: blocked by the web application firewall (request ${ctx.requestId})`,
+    );
+    return null;
+  }
+  return body;
+}
+
+/** Reads a request body into memory; undefined when it grows past `max` bytes. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        cleanup();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(
+        Object.assign(new Error('client closed before the body ended'), { code: 'TP_EDGE_BODY_ABORTED' }),
+      );
+    };
+    const cleanup = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    req.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+  });
 }
 
 /** A request whose body is still to arrive. */

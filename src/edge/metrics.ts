@@ -66,6 +66,12 @@ export function createMetrics(registry: Registry = register, sources: MetricSour
       labelNames: ['store'] as const,
       registers: [registry],
     }),
+    wafMatches: new Counter({
+      name: `${p}waf_matches_total`,
+      help: 'WAF rule matches by store, rule id and whether the request was blocked or only detected',
+      labelNames: ['store', 'rule', 'action'] as const,
+      registers: [registry],
+    }),
     snapshotVersion: new Gauge({
       name: `${p}snapshot_version`,
       help: 'Version of the snapshot every worker uses (the oldest among the workers)',

@@ -11,6 +11,7 @@ import { Runtime } from './runtime.ts';
 import { ControlSource } from './snapshot/control-source.ts';
 import { FileSource } from './snapshot/file-source.ts';
 import { SnapshotManager } from './snapshot/manager.ts';
+import { WafRules } from './waf/index.ts';
 
 function hashIp(ip: string): number {
   let h = 2166136261;
@@ -28,6 +29,8 @@ export class EdgePrimary {
   private readonly workerConns = new Map<Worker, Map<string, number>>();
   private readonly applied = new Map<Worker, number>();
   private readonly readyWorkers = new Set<Worker>();
+  /** The Core Rule Set, compiled here too so a snapshot that cannot run is refused before workers see it. */
+  private readonly waf = new WafRules();
   private readonly listeners: Server[] = [];
   private metricsServer: ReturnType<typeof createHttpServer> | undefined;
   private limiter: ConnectionLimiter;
@@ -88,7 +91,7 @@ export class EdgePrimary {
 
   // Compiling in the primary first catches what only compilation can find, before any worker sees it.
   private apply(s: EdgeSnapshot): void {
-    const probe = Runtime.build(s);
+    const probe = Runtime.build(s, undefined, this.waf);
     void probe.close();
     const cfg = s.settings;
     this.limiter.resize(cfg.maxConnections, cfg.maxConnectionsPerIp);

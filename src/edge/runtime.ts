@@ -2,6 +2,7 @@ import type { EdgeSnapshot, Route, StorePolicy } from '../contracts/snapshot.ts'
 import { StorePolicy as StorePolicySchema } from '../contracts/snapshot.ts';
 import { compileProtection, type Protection, recompile } from './protect/index.ts';
 import { Pool } from './upstream/pool.ts';
+import type { RuleSet, WafRules } from './waf/index.ts';
 
 /** A route with its pool and its store's compiled protection, ready for the request path. */
 export interface Target {
@@ -10,6 +11,8 @@ export interface Target {
   readonly store: string;
   readonly policy: StorePolicy;
   readonly protection: Protection;
+  /** The store's compiled Core Rule Set; undefined when its WAF is off. */
+  readonly waf: RuleSet | undefined;
   /** The same route served by its fallback pool, when it has one. */
   readonly fallback?: Target;
 }
@@ -25,8 +28,11 @@ export class Runtime {
 
   private constructor(readonly snapshot: EdgeSnapshot) {}
 
-  /** Compiles a snapshot, reusing the previous runtime's pools (connections, health) and limiter state. */
-  static build(snapshot: EdgeSnapshot, previous?: Runtime): Runtime {
+  /**
+   * Compiles a snapshot, reusing the previous runtime's pools (connections, health) and limiter state.
+   * `waf` compiles each store's Core Rule Set; without it no store's WAF runs (tests of the rest).
+   */
+  static build(snapshot: EdgeSnapshot, previous?: Runtime, waf?: WafRules): Runtime {
     const rt = new Runtime(snapshot);
     for (const cfg of snapshot.pools) {
       const old = previous?.pools.get(cfg.id);
@@ -41,7 +47,8 @@ export class Runtime {
         protection = prev ? recompile(prev, policy) : compileProtection(policy);
         rt.protections.set(route.store, protection);
       }
-      const base = { route, store: route.store, policy, protection };
+      const rules = waf && policy.waf.mode !== 'off' ? waf.forSettings(policy.waf) : undefined;
+      const base = { route, store: route.store, policy, protection, waf: rules };
       const fallbackPool = route.fallbackPool === undefined ? undefined : rt.pools.get(route.fallbackPool);
       const target: Target = {
         ...base,

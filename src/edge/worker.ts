@@ -21,6 +21,7 @@ import { framingProblem } from './protocol.ts';
 import { Runtime } from './runtime.ts';
 import { CertificateStore, defaultCertificate } from './tls.ts';
 import { forwardUpgrade } from './upstream/forward.ts';
+import { WafRules } from './waf/index.ts';
 
 /** Status for each parser error: oversized headers are 431, a slow client 408, the rest 400. */
 export function statusForClientError(code: string | undefined): number {
@@ -50,6 +51,7 @@ export class EdgeWorker {
   private readonly http: Server;
   private readonly https: Server;
   private readonly fallback;
+  private readonly waf = new WafRules();
 
   constructor(
     private readonly o: EdgeOptions,
@@ -155,7 +157,7 @@ export class EdgeWorker {
   }
 
   private apply(s: EdgeSnapshot): void {
-    const next = Runtime.build(s, this.runtime);
+    const next = Runtime.build(s, this.runtime, this.waf);
     next.start();
     const prev = this.runtime;
     this.runtime = next;

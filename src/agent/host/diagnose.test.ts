@@ -36,6 +36,7 @@ describe('diagnose', () => {
           'aardvark-dns',
           'catatonit',
           'iptables',
+          'modsecurity-crs',
         ],
       }),
       check: 'packages',
@@ -44,7 +45,7 @@ describe('diagnose', () => {
     {
       name: 'several missing packages',
       facts: preparedFacts({
-        installedPackages: ['runc', 'crun', 'uidmap', 'mmdebstrap', 'catatonit', 'iptables'],
+        installedPackages: ['runc', 'crun', 'uidmap', 'mmdebstrap', 'catatonit', 'iptables', 'modsecurity-crs'],
       }),
       check: 'packages',
       want: {

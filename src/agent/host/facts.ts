@@ -2,6 +2,7 @@
  * Debian packages a Triplane host needs. `catatonit` is only a Recommends of podman, so with
  * `--no-install-recommends` it must be named: without it `pod create` fails ("finding pause binary").
  * netavark sets up bridge networks with iptables and fails with "No such file or directory" without it.
+ * modsecurity-crs is the OWASP Core Rule Set the edge's WAF runs, exactly as Debian ships it.
  */
 export const REQUIRED_PACKAGES = [
   'podman',
@@ -15,6 +16,7 @@ export const REQUIRED_PACKAGES = [
   'aardvark-dns',
   'catatonit',
   'iptables',
+  'modsecurity-crs',
 ] as const;
 
 /** One of the packages in {@link REQUIRED_PACKAGES}. */

@@ -39,11 +39,12 @@ describe('planHostPrepare', () => {
         'aardvark-dns',
         'catatonit',
         'iptables',
+        'modsecurity-crs',
       ],
     ]);
     assert.equal(
       steps[0]!.why,
-      'crun, slirp4netns, fuse-overlayfs, netavark, aardvark-dns, catatonit, iptables are not installed',
+      'crun, slirp4netns, fuse-overlayfs, netavark, aardvark-dns, catatonit, iptables, modsecurity-crs are not installed',
     );
   });
 

@@ -120,6 +120,7 @@ describe('probeHost', () => {
       'aardvark-dns',
       'catatonit',
       'iptables',
+      'modsecurity-crs',
     ]);
     assert.equal(HOST_PROBES.tun.env?.LC_ALL, 'C');
   });

@@ -23,7 +23,7 @@ function policy(store: string, mode: 'off' | 'detect' | 'block'): StorePolicy {
     },
     overload: { maxConcurrent: 10, maxQueue: 10, maxQueueMs: 1000 },
     limits: { maxBodyBytes: 1024, bodyTimeoutMs: 1000, maxConnectionsPerIp: 10 },
-    waf: { mode, paranoia: 1, exclusions: [] },
+    waf: { mode, paranoia: 1, inboundThreshold: 5, outboundThreshold: 4, exclusions: [] },
   };
 }
 

@@ -35,6 +35,8 @@ export interface ForwardContext {
   readonly requestId: string;
   /** Largest request body passed on; a chunked body that grows past it is cut off. */
   readonly maxBodyBytes?: number;
+  /** The request body, already read (for the WAF); sent instead of streaming the request. */
+  readonly body?: Buffer;
 }
 
 /**
@@ -222,7 +224,7 @@ export async function forward(
   const method = req.method ?? 'GET';
   const retryable = IDEMPOTENT_NO_BODY.has(method);
   const headers = upstreamHeaders(req.headers, ctx);
-  if (!retryable) await bodyStarted(req);
+  if (!retryable && ctx.body === undefined) await bodyStarted(req);
   let tried: Member | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     const m = pool.pick(tried);
@@ -235,7 +237,7 @@ export async function forward(
         method: method as 'GET',
         path: req.url ?? '/',
         headers,
-        body: retryable ? null : limited(req, ctx.maxBodyBytes),
+        body: ctx.body ?? (retryable ? null : limited(req, ctx.maxBodyBytes)),
       });
       const upstreamMs = performance.now() - t0;
       const out = clientHeaders(r.headers);

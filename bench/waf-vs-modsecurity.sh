@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# WAF throughput on the differential corpus: the reference (nginx + libmodsecurity3 + Debian's CRS
+# 3.3.4) and, once its WAF engine exists, the Triplane edge, each on a benign mix and an attack mix,
+# with wrk on loopback. Prints req/s and p99 per side and mix.
+#   bench/waf-vs-modsecurity.sh [seconds per run, default 10] [connections, default 32] [paranoia, default 1]
+# Both sides get 2 worker processes and answer "ok" from behind the WAF. The attack mix is mostly
+# 403s and the benign mix has the reference's false positives: non-2xx answers are counted, not voided.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=${2:-32}
+paranoia=${3:-1}
+host=shop.localhost
+command -v wrk >/dev/null || {
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk
+}
+work=$(mktemp -d /tmp/tp-bench-waf.XXXX)
+ref_pid=
+
+# ─── Triplane edge side ─────────────────────────────────────────────────────────────────────────
+# TODO(waf): once src/edge/waf/ is wired into the edge, start `./triplane edge` here with its WAF on
+# (CRS from /usr/share/modsecurity-crs, paranoia "$paranoia", 2 workers) in front of an upstream that
+# answers "ok", routing Host "$host" to it (see bench/edge-vs-nginx.sh for the snapshot and readiness
+# check); set triplane_url=http://127.0.0.1:PORT and return 0. Returning 1 skips the side.
+triplane_pid=
+triplane_url=
+start_triplane() {
+  return 1
+}
+stop_triplane() {
+  if [ -n "$triplane_pid" ]; then kill "$triplane_pid" 2>/dev/null || true; wait "$triplane_pid" 2>/dev/null || true; fi
+}
+# ────────────────────────────────────────────────────────────────────────────────────────────────
+
+cleanup() {
+  if [ -n "$ref_pid" ]; then kill "$ref_pid" 2>/dev/null || true; wait "$ref_pid" 2>/dev/null || true; fi
+  stop_triplane
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for mix in benign attack; do
+  node --import tsx test/waf-differential/wrk-mix.ts --mix "$mix" --host "$host" >"$work/$mix.lua"
+done
+
+# The reference stops nginx itself on SIGTERM; it is one node process, so its pid is the one to signal.
+node --import tsx test/waf-differential/serve-reference.ts --paranoia "$paranoia" --workers 2 >"$work/ref.log" 2>&1 &
+ref_pid=$!
+ref_url=
+for _ in $(seq 1 600); do
+  ref_url=$(awk '/^ready / {print $2}' "$work/ref.log")
+  [ -n "$ref_url" ] && break
+  kill -0 "$ref_pid" 2>/dev/null || break
+  sleep 0.2
+done
+[ -n "$ref_url" ] || { echo "the reference did not start:" >&2; cat "$work/ref.log" >&2; exit 1; }
+
+run() { # name url mix
+  wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/$3.lua" "$2" >"$work/$1.txt"
+  local rps p99 non2xx errors
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$1.txt")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/$1.txt")
+  errors=$(awk -F'Socket errors: ' '/Socket errors/ {print $2}' "$work/$1.txt")
+  echo "$1 $rps $p99 ${non2xx:-0} ${errors:+errors($errors)}"
+}
+
+echo "paranoia $paranoia, ${secs}s per run, $conns connections"
+echo "case req/s p99 non-2xx"
+run "modsecurity_benign" "$ref_url" benign
+run "modsecurity_attack" "$ref_url" attack
+if start_triplane; then
+  run "triplane_benign" "$triplane_url" benign
+  run "triplane_attack" "$triplane_url" attack
+else
+  echo "triplane: skipped (no WAF engine wired into the edge yet: see start_triplane)"
+fi

