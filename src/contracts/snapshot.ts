@@ -98,7 +98,9 @@ export const CacheRules = z.strictObject({
 export const WafExclusion = z
   .strictObject({
     /** Rule ids or ranges, e.g. "942100" or "942100-942199". */
-    ruleIds: z.array(z.string().regex(/^\d+(-\d+)?$/, 'expected a rule id or a range like 942100-942199')).default([]),
+    ruleIds: z
+      .array(z.string().regex(/^\d+(-\d+)?$/, 'expected a rule id or a range like 942100-942199'))
+      .default([]),
     /** CRS tags, e.g. "attack-sqli". */
     tags: z.array(z.string().min(1)).default([]),
     /** Only these targets, e.g. "ARGS:password" or "REQUEST_COOKIES:session"; empty: the whole rule. */

@@ -45,7 +45,15 @@ describe('diagnose', () => {
     {
       name: 'several missing packages',
       facts: preparedFacts({
-        installedPackages: ['runc', 'crun', 'uidmap', 'mmdebstrap', 'catatonit', 'iptables', 'modsecurity-crs'],
+        installedPackages: [
+          'runc',
+          'crun',
+          'uidmap',
+          'mmdebstrap',
+          'catatonit',
+          'iptables',
+          'modsecurity-crs',
+        ],
       }),
       check: 'packages',
       want: {

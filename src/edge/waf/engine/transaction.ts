@@ -1,6 +1,6 @@
 import type { VariableRef } from '../types.ts';
 import { type BodyProcessor, processBody } from './body.ts';
-import { Collection, type Entry, Variables } from './collections.ts';
+import { type Entry, Variables } from './collections.ts';
 import type { Disruptive, Rule, RuleSet, SetVar } from './compile.ts';
 import { requestVariables, type WafRequest } from './request.ts';
 
@@ -299,7 +299,7 @@ export class WafTransaction {
     const out: Value[] = [];
     let removed: string[] | undefined;
     if (this.removedTargets.length > 0) {
-      for (const t of this.removedTargets) if (t.rule(head)) (removed ??= []).push(t.target);
+      removed = this.removedTargets.filter((t) => t.rule(head)).map((t) => t.target);
     }
     for (const tg of plan.targets) {
       if (removed && tg.selector === undefined && removed.includes(tg.lower)) continue;
@@ -335,7 +335,7 @@ export class WafTransaction {
       for (const e of list) {
         if (ex && excluded(ex, e.key)) continue;
         const name = `${tg.coll}:${e.key}`;
-        if (removed && removed.includes(name.toLowerCase())) continue;
+        if (removed?.includes(name.toLowerCase())) continue;
         out.push({ name, entry: e });
       }
     }
