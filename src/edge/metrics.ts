@@ -72,6 +72,12 @@ export function createMetrics(registry: Registry = register, sources: MetricSour
       labelNames: ['store', 'rule', 'action'] as const,
       registers: [registry],
     }),
+    wafTimeouts: new Counter({
+      name: `${p}waf_timeouts_total`,
+      help: 'Requests the WAF could not inspect within its deadline (refused when the store blocks)',
+      labelNames: ['store'] as const,
+      registers: [registry],
+    }),
     snapshotVersion: new Gauge({
       name: `${p}snapshot_version`,
       help: 'Version of the snapshot every worker uses (the oldest among the workers)',

@@ -22,6 +22,7 @@ import { Runtime } from './runtime.ts';
 import { CertificateStore, defaultCertificate } from './tls.ts';
 import { forwardUpgrade } from './upstream/forward.ts';
 import { WafRules } from './waf/index.ts';
+import { WafOffload } from './waf/offload.ts';
 
 /** Status for each parser error: oversized headers are 431, a slow client 408, the rest 400. */
 export function statusForClientError(code: string | undefined): number {
@@ -52,6 +53,7 @@ export class EdgeWorker {
   private readonly https: Server;
   private readonly fallback;
   private readonly waf = new WafRules();
+  private readonly wafOffload = new WafOffload({ timeoutMs: 2000 });
 
   constructor(
     private readonly o: EdgeOptions,
@@ -84,6 +86,7 @@ export class EdgeWorker {
       metrics: this.metrics,
       connections: this.connections,
       challengeSecret,
+      wafOffload: this.wafOffload,
     };
     const opts = {
       // Slow clients: headers must arrive within headersTimeout; the whole request within requestTimeout.
@@ -213,5 +216,6 @@ export class EdgeWorker {
     this.https.close();
     await this.log.stop();
     await this.runtime?.close();
+    await this.wafOffload.close();
   }
 }

@@ -158,3 +158,53 @@ describe('the WAF in the edge (CRS 3.3.4)', { timeout: 300_000 }, () => {
     assert.equal((await logged(r.id)).waf, undefined);
   });
 });
+
+describe('the WAF and a 1 MB pathological body', { timeout: 120_000 }, () => {
+  const up = new Upstream();
+  let edge: EdgeProcess;
+
+  before(async () => {
+    await up.start();
+    edge = new EdgeProcess([]);
+    const file = join(edge.dataDir, 'snapshot.json');
+    writeSnapshot(file, shopSnapshot(1, [up.port]));
+    edge.args.push('--snapshot', file);
+    // One worker: every request meets the same event loop the big one is inspected beside.
+    await edge.start({ workers: 1 });
+  });
+  after(async () => {
+    await edge.stop();
+    edge.cleanup();
+    await up.kill();
+  });
+
+  test('is refused within a bounded time while other requests keep being served', async () => {
+    // A megabyte of quotes: some CRS patterns backtrack on it for minutes in a regex engine without
+    // a match limit.
+    const body = `q=${"'".repeat(1 << 20)}`;
+    const t0 = Date.now();
+    const big = request(`http://127.0.0.1:${edge.http}/catalogsearch/result/`, {
+      method: 'POST',
+      body,
+      headers: { host: 'shop.localhost', 'content-type': 'application/x-www-form-urlencoded' },
+    }).then(async (r) => ({ status: r.statusCode, text: await r.body.text(), ms: Date.now() - t0 }));
+    // Meanwhile, small requests on the same worker answer quickly.
+    const small: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s0 = Date.now();
+      const r = await request(`http://127.0.0.1:${edge.http}/p/${i}`, {
+        headers: { host: 'shop.localhost' },
+      });
+      await r.body.dump();
+      assert.equal(r.statusCode, 200);
+      small.push(Date.now() - s0);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const b = await big;
+    assert.equal(b.status, 403, b.text);
+    assert.match(b.text, /could not be inspected in time|blocked by the web application firewall/);
+    assert.ok(b.ms < 10_000, `the big request took ${b.ms} ms`);
+    assert.ok(Math.max(...small) < 1000, `small requests took ${small.join(', ')} ms meanwhile`);
+    assert.equal(await edge.metric('triplane_edge_waf_timeouts_total', '{store="shop"}'), 1);
+  });
+});

@@ -1,0 +1,23 @@
+import { parentPort } from 'node:worker_threads';
+import { inspectRequest, WafRules, wafEvent } from './index.ts';
+import type { Inspection, OffloadJob } from './offload.ts';
+import { enableLinearRegExpFallback } from './operators/index.ts';
+
+// The inspection thread: its own copy of the compiled rule sets, one job at a time.
+const rules = new WafRules();
+enableLinearRegExpFallback();
+
+parentPort?.on('message', (job: OffloadJob) => {
+  try {
+    const t = inspectRequest(rules.forSettings(job.settings), job.settings, job.request, job.body);
+    const v = t.verdict();
+    const result: Inspection = {
+      interrupted: v.interrupted && { ruleId: v.interrupted.ruleId, status: v.interrupted.status },
+      event: wafEvent(t, job.settings, t.blocked),
+      timedOut: false,
+    };
+    parentPort?.postMessage({ id: job.id, result });
+  } catch (e) {
+    parentPort?.postMessage({ id: job.id, error: (e as Error).message });
+  }
+});
