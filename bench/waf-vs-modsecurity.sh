@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # WAF throughput on the differential corpus: the reference (nginx + libmodsecurity3 + Debian's CRS
-# 3.3.4) and, once its WAF engine exists, the Triplane edge, each on a benign mix and an attack mix,
+# 3.3.4) and the Triplane edge with its WAF, each on a benign mix and an attack mix,
 # with wrk on loopback. Prints req/s and p99 per side and mix.
 #   bench/waf-vs-modsecurity.sh [seconds per run, default 10] [connections, default 32] [paranoia, default 1]
 # Both sides get 2 worker processes and answer "ok" from behind the WAF. The attack mix is mostly
@@ -18,13 +18,21 @@ work=$(mktemp -d /tmp/tp-bench-waf.XXXX)
 ref_pid=
 
 # ─── Triplane edge side ─────────────────────────────────────────────────────────────────────────
-# TODO(waf): once src/edge/waf/ is wired into the edge, start `./triplane edge` here with its WAF on
-# (CRS from /usr/share/modsecurity-crs, paranoia "$paranoia", 2 workers) in front of an upstream that
-# answers "ok", routing Host "$host" to it (see bench/edge-vs-nginx.sh for the snapshot and readiness
-# check); set triplane_url=http://127.0.0.1:PORT and return 0. Returning 1 skips the side.
+# `./triplane edge` with its WAF on (Debian's CRS, paranoia "$paranoia", 2 workers) in front of an
+# upstream that answers "ok", routing Host "$host" to it (test/waf-differential/serve-edge.ts).
 triplane_pid=
 triplane_url=
 start_triplane() {
+  node --import tsx test/waf-differential/serve-edge.ts --paranoia "$paranoia" --workers 2 >"$work/edge.log" 2>&1 &
+  triplane_pid=$!
+  for _ in $(seq 1 600); do
+    triplane_url=$(awk '/^ready / {print $2}' "$work/edge.log")
+    [ -n "$triplane_url" ] && return 0
+    kill -0 "$triplane_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "the edge did not start:" >&2
+  cat "$work/edge.log" >&2
   return 1
 }
 stop_triplane() {
@@ -73,5 +81,5 @@ if start_triplane; then
   run "triplane_benign" "$triplane_url" benign
   run "triplane_attack" "$triplane_url" attack
 else
-  echo "triplane: skipped (no WAF engine wired into the edge yet: see start_triplane)"
+  exit 1
 fi

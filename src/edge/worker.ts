@@ -161,6 +161,7 @@ export class EdgeWorker {
 
   private apply(s: EdgeSnapshot): void {
     const next = Runtime.build(s, this.runtime, this.waf);
+    this.wafOffload.prepare(s.policies.filter((p) => p.waf.mode !== 'off').map((p) => p.waf));
     next.start();
     const prev = this.runtime;
     this.runtime = next;

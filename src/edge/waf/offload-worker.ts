@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import type { WafSettings } from '../../contracts/snapshot.ts';
 import { inspectRequest, WafRules, wafEvent } from './index.ts';
 import type { Inspection, OffloadJob } from './offload.ts';
 import { enableLinearRegExpFallback } from './operators/index.ts';
@@ -7,7 +8,11 @@ import { enableLinearRegExpFallback } from './operators/index.ts';
 const rules = new WafRules();
 enableLinearRegExpFallback();
 
-parentPort?.on('message', (job: OffloadJob) => {
+parentPort?.on('message', (job: OffloadJob | { prepare: WafSettings[] }) => {
+  if ('prepare' in job) {
+    for (const s of job.prepare) rules.forSettings(s);
+    return;
+  }
   try {
     const t = inspectRequest(rules.forSettings(job.settings), job.settings, job.request, job.body);
     const v = t.verdict();

@@ -58,6 +58,14 @@ export class WafOffload {
     });
   }
 
+  /**
+   * Compiles these settings' rule sets on the thread now, so the first large request does not wait
+   * for the thread to start and compile the CRS.
+   */
+  prepare(settings: readonly WafSettings[]): void {
+    if (settings.length > 0) this.thread().postMessage({ prepare: settings });
+  }
+
   /** Stops the thread; queued jobs are refused. */
   async close(): Promise<void> {
     clearTimeout(this.timer);

@@ -57,14 +57,10 @@ const COLLECTIONS = new Set([
   'RULE',
 ]);
 
-interface Value {
-  readonly name: string;
-  readonly entry: Entry;
-}
-
 const MAX_CAPTURES = 10;
 
-const ACTION_VALUE: Value = { name: '', entry: { key: '', value: '' } };
+const ACTION_ENTRY: Entry = { key: '', value: '' };
+const NO_ENTRIES: readonly Entry[] = [];
 
 /**
  * One request's run through a rule set, phase by phase, with ModSecurity v3's semantics: setvar runs
@@ -85,6 +81,9 @@ export class WafTransaction {
   private readonly tcache = new Map<Entry, Map<string, string[]>>();
   private readonly scalarEntries = new Map<string, Entry>();
   private current: Rule | undefined;
+  /** Reused for every rule: the values it looks at and the variable each came from. */
+  private readonly scratchTargets: Target[] = [];
+  private readonly scratchEntries: Entry[] = [];
   /** One context for every operator call: no closure per value on the hot path. */
   private readonly opContext = { expand: (t: string) => this.expand(t) };
 
@@ -174,7 +173,7 @@ export class WafTransaction {
         continue;
       }
       const rule = it.rule;
-      if (this.removedIds.some((m) => m(rule.id))) continue;
+      if (this.removedIds.length > 0 && this.removedIds.some((m) => m(rule.id))) continue;
       if (this.removedTags.length > 0 && rule.tags.some((t) => this.removedTags.some((p) => p === t)))
         continue;
       this.vars.existing('MATCHED_VARS')?.clear();
@@ -192,29 +191,46 @@ export class WafTransaction {
   private evaluate(rule: Rule, head: Rule): boolean {
     this.current = head;
     let matched = false;
+    const targets = this.scratchTargets;
+    const entries = this.scratchEntries;
+    targets.length = 0;
+    entries.length = 0;
     // A SecAction has no variables and always matches: it runs once, on nothing.
-    const values = rule.variables.length === 0 ? [ACTION_VALUE] : this.values(rule, head);
-    for (const v of values) {
-      const results = this.transformed(v.entry, rule);
-      for (const value of results) {
-        const r = rule.operator.run(value, this.opContext);
-        const hit = rule.operatorRef.negated ? !r.matched : r.matched;
-        if (!hit) continue;
-        if (rule.capture && r.captures && !rule.operatorRef.negated) {
-          const tx = this.vars.collection('TX');
-          for (let i = 0; i < Math.min(MAX_CAPTURES, r.captures.length); i++)
-            tx.set(String(i), r.captures[i] ?? '');
-        }
-        this.vars.setScalar('MATCHED_VAR', value);
-        this.vars.setScalar('MATCHED_VAR_NAME', v.name);
-        this.vars.collection('MATCHED_VARS').add(v.name, value);
-        this.vars.collection('MATCHED_VARS_NAMES').add(v.name, v.name);
-        for (const s of rule.setvars) this.setvar(s);
-        matched = true;
+    if (rule.variables.length === 0) {
+      targets.push(ACTION_TARGET);
+      entries.push(ACTION_ENTRY);
+    } else this.values(rule, head, targets, entries);
+    const negated = rule.operatorRef.negated;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (rule.transforms.length === 0) {
+        if (this.test(rule, negated, entry.value, targets[i]!, entry)) matched = true;
+        continue;
+      }
+      for (const value of this.transformed(entry, rule)) {
+        if (this.test(rule, negated, value, targets[i]!, entry)) matched = true;
       }
     }
     if (!matched) return false;
     return rule.chain ? this.evaluate(rule.chain, head) : true;
+  }
+
+  /** Runs the operator on one value; on a match records it and runs the rule's setvars. */
+  private test(rule: Rule, negated: boolean, value: string, tg: Target, entry: Entry): boolean {
+    const r = rule.operator.run(value, this.opContext);
+    if (negated ? r.matched : !r.matched) return false;
+    if (rule.capture && r.captures && !negated) {
+      const tx = this.vars.collection('TX');
+      for (let i = 0; i < Math.min(MAX_CAPTURES, r.captures.length); i++)
+        tx.set(String(i), r.captures[i] ?? '');
+    }
+    const name = tg.isCollection ? `${tg.coll}:${entry.key}` : tg.coll;
+    this.vars.setScalar('MATCHED_VAR', value);
+    this.vars.setScalar('MATCHED_VAR_NAME', name);
+    this.vars.collection('MATCHED_VARS').add(name, value);
+    this.vars.collection('MATCHED_VARS_NAMES').add(name, name);
+    for (const sv of rule.setvars) this.setvar(sv);
+    return true;
   }
 
   private afterMatch(head: Rule, last: Rule): void {
@@ -293,20 +309,20 @@ export class WafTransaction {
     c.set(name, String(s.op === 'add' ? cur + n : cur - n));
   }
 
-  /** Every value the rule's variables name, exclusions applied. */
-  private values(rule: Rule, head: Rule): Value[] {
+  /** Every value the rule's variables name, exclusions applied, into `targets`/`entries` (parallel). */
+  private values(rule: Rule, head: Rule, targets: Target[], entries: Entry[]): void {
     const plan = targetsOf(rule);
-    const out: Value[] = [];
-    let removed: string[] | undefined;
-    if (this.removedTargets.length > 0) {
-      removed = this.removedTargets.filter((t) => t.rule(head)).map((t) => t.target);
-    }
+    const removed =
+      this.removedTargets.length === 0
+        ? undefined
+        : this.removedTargets.filter((t) => t.rule(head)).map((t) => t.target);
     for (const tg of plan.targets) {
       if (removed && tg.selector === undefined && removed.includes(tg.lower)) continue;
       if (!tg.isCollection) {
         const s = this.vars.scalar(tg.coll);
         if (tg.count) {
-          out.push({ name: tg.coll, entry: { key: tg.coll, value: s === undefined ? '0' : '1' } });
+          targets.push(tg);
+          entries.push({ key: tg.coll, value: s === undefined ? '0' : '1' });
           continue;
         }
         if (s === undefined) continue;
@@ -315,12 +331,13 @@ export class WafTransaction {
           e = { key: tg.coll, value: s };
           this.scalarEntries.set(tg.coll, e);
         }
-        out.push({ name: tg.coll, entry: e });
+        targets.push(tg);
+        entries.push(e);
         continue;
       }
       const c = this.vars.existing(tg.coll);
       let list: readonly Entry[];
-      if (!c) list = [];
+      if (!c) list = NO_ENTRIES;
       else if (tg.selector === undefined) list = c.entries;
       else if (typeof tg.selector === 'string') list = c.byLowerKey(tg.selector);
       else {
@@ -328,18 +345,19 @@ export class WafTransaction {
         list = c.entries.filter((e) => re.test(e.key));
       }
       if (tg.count) {
-        out.push({ name: tg.coll, entry: { key: tg.coll, value: String(list.length) } });
+        targets.push(tg);
+        entries.push({ key: tg.coll, value: String(list.length) });
         continue;
       }
+      if (list.length === 0) continue;
       const ex = plan.exclusions.get(tg.coll);
       for (const e of list) {
         if (ex && excluded(ex, e.key)) continue;
-        const name = `${tg.coll}:${e.key}`;
-        if (removed?.includes(name.toLowerCase())) continue;
-        out.push({ name, entry: e });
+        if (removed && removed.length > 0 && removed.includes(`${tg.lower}:${e.key.toLowerCase()}`)) continue;
+        targets.push(tg);
+        entries.push(e);
       }
     }
-    return out;
   }
 
   /** Transformation results for a value, cached per value and transformation list. */
@@ -410,6 +428,8 @@ interface Plan {
 }
 
 const plans = new WeakMap<Rule, Plan>();
+
+const ACTION_TARGET: Target = { coll: '', lower: '', isCollection: false, count: false, selector: undefined };
 
 /** Variable regexes (`ARGS:/^id_/`) compare case-insensitively, like ModSecurity's collection keys. */
 function selectorOf(ref: VariableRef): string | RegExp | undefined {
