@@ -34,12 +34,12 @@ function edgeRuleIds(file: string): Map<string, string[]> {
   return out;
 }
 
-async function runEdge(paranoia: Paranoia, corpus: ReturnType<typeof buildCorpus>) {
+async function runEdge(paranoia: Paranoia, corpus: ReturnType<typeof buildCorpus>, mode = 'block') {
   const up = await new Upstream().start();
   const edge = new EdgeProcess([]);
   const file = join(edge.dataDir, 'snapshot.json');
   const log = join(edge.dataDir, 'access.ndjson');
-  const snap = shopSnapshot(1, [up.port], { waf: { mode: 'block', paranoia } });
+  const snap = shopSnapshot(1, [up.port], { waf: { mode, paranoia } });
   // Generous limits: the corpus tests the WAF, not the edge's own rate and connection limits.
   (snap.policies as Record<string, unknown>[])[0]!.limits = { maxConnectionsPerIp: 10_000 };
   writeSnapshot(file, snap);
@@ -66,6 +66,7 @@ describe('WAF differential: Triplane edge vs nginx + libmodsecurity3 on the same
   timeout: 900_000,
 }, () => {
   const corpus = buildCorpus();
+  const blockMode = new Map<Paranoia, Map<string, Verdict>>();
   for (const paranoia of [1, 2] as const) {
     test(`paranoia ${paranoia}: the verdicts agree on at least 99% of ${corpus.length} requests`, async (t) => {
       const ref = await startModSecurity({ paranoia });
@@ -76,6 +77,7 @@ describe('WAF differential: Triplane edge vs nginx + libmodsecurity3 on the same
         await ref.stop();
       }
       const edge = await runEdge(paranoia, corpus);
+      blockMode.set(paranoia, edge);
       const cmp = compareVerdicts(reference, edge, corpus);
       const report = formatComparison(
         cmp,
@@ -96,4 +98,34 @@ describe('WAF differential: Triplane edge vs nginx + libmodsecurity3 on the same
       );
     });
   }
+
+  test('detection-only mode passes every request on and records the rules blocking mode records', async () => {
+    const blocking = blockMode.get(1);
+    assert.ok(blocking, 'runs after the paranoia 1 comparison');
+    const detect = await runEdge(1, corpus, 'detect');
+    const blocked = corpus.filter((r) => detect.get(r.id)?.blocked);
+    assert.deepEqual(
+      blocked.map((r) => r.id),
+      [],
+      'no request is refused by the WAF in detection-only mode',
+    );
+    // Blocking stops at the rule that denies; detection goes on, so it may record more after it.
+    const differ = corpus.filter((r) => {
+      const a = blocking.get(r.id)?.ruleIds ?? [];
+      const b = detect.get(r.id)?.ruleIds ?? [];
+      return blocking.get(r.id)?.status === 200 ? a.join(',') !== b.join(',') : !a.every((id) => b.includes(id));
+    });
+    assert.deepEqual(
+      differ.map((r) => `${r.id}: ${blocking.get(r.id)?.ruleIds} vs ${detect.get(r.id)?.ruleIds}`),
+      [],
+    );
+    const upstreamAnswered = corpus.filter(
+      (r) => blocking.get(r.id)?.blocked && detect.get(r.id)?.status === 200,
+    );
+    assert.equal(
+      upstreamAnswered.length,
+      corpus.filter((r) => blocking.get(r.id)?.blocked).length,
+      'every request blocking mode refused reached the store',
+    );
+  });
 });
