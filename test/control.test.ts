@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { NodeDesired, type NodeReport } from '../src/contracts/fleet.ts';
 import { ControlProcess } from './control-harness.ts';
 import { type EdgeProcess, get, load, Upstream } from './edge/harness.ts';
@@ -33,7 +33,7 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
     });
     return { code: r.code, out: r.stdout, err: r.stderr };
   };
-  const api = async (method: 'GET' | 'POST', path: string, token: string, body?: unknown) => {
+  const api = async (method: 'GET' | 'POST' | 'PUT', path: string, token: string, body?: unknown) => {
     const r = await request(`${url}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -158,16 +158,75 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
       assert.equal(r.code, 0, r.err);
       await waitForBurst(3, t0);
       const took = Date.now() - t0;
+      // Fresh connections: a keep-alive connection from before may sit on the other worker (one made
+      // while its own worker was starting), and buckets are per worker.
+      const agent = new Agent({ connections: 10 });
       const statuses = await Promise.all(
-        Array.from({ length: 10 }, () => get(edge.http, '/limited').then((x) => x.status)),
+        Array.from({ length: 10 }, () =>
+          request(`http://127.0.0.1:${edge.http}/limited`, {
+            headers: { host: 'shop.localhost' },
+            dispatcher: agent,
+          }).then(async (x) => {
+            await x.body.dump();
+            return x.statusCode;
+          }),
+        ),
       );
-      assert.equal(statuses.filter((s) => s === 200).length, 3, `${statuses} after ${took} ms`);
+      await agent.close();
+      assert.equal(
+        statuses.filter((s) => s === 200).length,
+        3,
+        `${statuses} after ${took} ms\n${edge.output
+          .split('\n')
+          .filter((l) => /"level":(40|50)|snapshot applied/.test(l))
+          .slice(-12)
+          .join('\n')}`,
+      );
       assert.equal(statuses.filter((s) => s === 429).length, 7);
     } finally {
       // Back to a limit the other tests do not notice.
       assert.equal((await cli('policy', 'shop', '--rate', '100000', '--burst', '100000')).code, 0);
       await waitForBurst(100000, Date.now());
     }
+  });
+
+  test('`triplane policy --waf --paranoia --waf-exclude` sets the WAF; a bad level is refused naming it', async () => {
+    const r = await cli(
+      'policy',
+      'shop',
+      '--waf',
+      'detect',
+      '--paranoia',
+      '2',
+      '--waf-exclude',
+      '942100:ARGS:q@/search/',
+      '--json',
+    );
+    assert.equal(r.code, 0, r.err);
+    const out = JSON.parse(r.out) as { policy?: { waf: unknown }; waf?: unknown };
+    const waf = (out.policy ?? out).waf;
+    assert.deepEqual(waf, {
+      mode: 'detect',
+      paranoia: 2,
+      inboundThreshold: 5,
+      outboundThreshold: 4,
+      exclusions: [{ ruleIds: ['942100'], tags: [], targets: ['ARGS:q'], pathPrefix: '/search/' }],
+    });
+    const bad = await cli('policy', 'shop', '--paranoia', '7');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /waf\.paranoia/);
+    assert.match(bad.err, /7/);
+    // Back to the defaults the other tests expect.
+    assert.equal(
+      (
+        await api('PUT', '/api/stores/shop/policy', admin, {
+          ...(out.policy ?? out),
+          store: undefined,
+          waf: {},
+        })
+      ).status,
+      200,
+    );
   });
 
   test("`triplane purge --tag` bans the tag at the store's Varnish and purges the edge cache", async () => {

@@ -41,8 +41,11 @@ async function withApi(o: ApiOpts, fn: (api: ApiClient) => Promise<void>): Promi
   } catch (e) {
     if (!(e instanceof CliApiError)) throw e;
     process.stderr.write(`${e.code}: ${e.message}\n`);
-    const problems = e.details.problems as { path: string; message: string }[] | undefined;
-    for (const p of problems ?? []) process.stderr.write(`  ${p.path}: ${p.message}\n`);
+    const problems = e.details.problems as { path: string; message: string; value?: unknown }[] | undefined;
+    for (const p of problems ?? [])
+      process.stderr.write(
+        `  ${p.path}: ${p.message}${'value' in p ? `, got ${JSON.stringify(p.value)}` : ''}\n`,
+      );
     process.exitCode = e.exitCode;
   }
 }
@@ -172,10 +175,23 @@ export function registerApiCommands(
     .option('--allow <cidr...>', 'replace the IP allow list')
     .option('--deny <cidr...>', 'replace the IP deny list')
     .option('--waf <mode>', 'WAF mode: off, detect or block')
+    .option('--paranoia <level>', 'WAF paranoia level, 1 (fewest false positives) to 4')
+    .option(
+      '--waf-exclude <exclusion...>',
+      'add WAF exclusions: RULE[,RULE][:TARGET][@/PATH], e.g. 942100:ARGS:q@/catalogsearch/',
+    )
     .action(
       async (
         store: string,
-        o: ApiOpts & { rate?: string; burst?: string; allow?: string[]; deny?: string[]; waf?: string },
+        o: ApiOpts & {
+          rate?: string;
+          burst?: string;
+          allow?: string[];
+          deny?: string[];
+          waf?: string;
+          paranoia?: string;
+          wafExclude?: string[];
+        },
       ) =>
         withApi(o, async (a) => {
           const current = await a.call<Row>('GET', `/api/stores/${store}/policy`);
@@ -204,8 +220,15 @@ export function registerApiCommands(
             policy.ipDeny = o.deny;
             changed = true;
           }
-          if (o.waf) {
-            policy.waf = { ...((policy.waf as Row) ?? {}), mode: o.waf };
+          if (o.waf || o.paranoia !== undefined || o.wafExclude) {
+            const waf: Row = { ...((policy.waf as Row) ?? {}) };
+            if (o.waf) waf.mode = o.waf;
+            // Passed as given: the API validates and names a bad value.
+            if (o.paranoia !== undefined)
+              waf.paranoia = Number.isNaN(Number(o.paranoia)) ? o.paranoia : Number(o.paranoia);
+            if (o.wafExclude)
+              waf.exclusions = [...((waf.exclusions as Row[]) ?? []), ...o.wafExclude.map(parseExclusion)];
+            policy.waf = waf;
             changed = true;
           }
           const out = changed ? await a.call('PUT', `/api/stores/${store}/policy`, policy) : current;
@@ -347,3 +370,17 @@ export const statusColumns: [string, (r: Row) => string][] = [
   ['CONVERGED', (r) => str(r.converged)],
   ['UPSTREAMS', (r) => str((r.upstreams as Row[] | undefined)?.length)],
 ];
+
+/**
+ * `942100,942190:ARGS:q@/catalogsearch/` → an exclusion of those rules for ARGS:q under the path.
+ * The parts are passed on as written: the API checks them and names what is wrong.
+ */
+export function parseExclusion(text: string): Row {
+  const at = text.indexOf('@');
+  const pathPrefix = at < 0 ? undefined : text.slice(at + 1);
+  const rest = at < 0 ? text : text.slice(0, at);
+  const colon = rest.indexOf(':');
+  const ids = (colon < 0 ? rest : rest.slice(0, colon)).split(',').filter(Boolean);
+  const target = colon < 0 ? undefined : rest.slice(colon + 1);
+  return { ruleIds: ids, ...(target ? { targets: [target] } : {}), ...(pathPrefix ? { pathPrefix } : {}) };
+}
