@@ -113,7 +113,9 @@ describe('WAF differential: Triplane edge vs nginx + libmodsecurity3 on the same
     const differ = corpus.filter((r) => {
       const a = blocking.get(r.id)?.ruleIds ?? [];
       const b = detect.get(r.id)?.ruleIds ?? [];
-      return blocking.get(r.id)?.status === 200 ? a.join(',') !== b.join(',') : !a.every((id) => b.includes(id));
+      return blocking.get(r.id)?.status === 200
+        ? a.join(',') !== b.join(',')
+        : !a.every((id) => b.includes(id));
     });
     assert.deepEqual(
       differ.map((r) => `${r.id}: ${blocking.get(r.id)?.ruleIds} vs ${detect.get(r.id)?.ruleIds}`),
