@@ -58,13 +58,22 @@ function json(v: Variables, s: string): string | undefined {
   const ws = () => {
     while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\n' || s[i] === '\r')) i++;
   };
-  const current = () => (stack.length === 0 ? 'json' : key);
+  // ModSecurity's getCurrentKey: "json" at the root, "" inside an array, and the key is used up.
+  const current = (): string => {
+    if (stack.length === 0) return 'json';
+    if (key === '') return stack.at(-1)!.array ? '' : 'empty-key';
+    const k = key;
+    key = '';
+    return k;
+  };
   const add = (value: string) => {
     let path = '';
     for (const c of stack) path += c.array ? `${c.name}.array_${c.count}` : `${c.name}.`;
     const top = stack.at(-1);
+    let data = '';
     if (top?.array) top.count++;
-    addArgument(v, 'POST', path + (top?.array ? '' : key), value);
+    else if (top) data = current();
+    addArgument(v, 'POST', path + data, value);
   };
   const str = (): string => {
     i++;
@@ -157,11 +166,10 @@ function json(v: Variables, s: string): string | undefined {
       stack.pop();
       endChild();
     } else if (c === '"') {
-      if (stack.length === 0) throw new Error('a JSON text must be an object or an array');
       add(str());
     } else {
       const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(s.slice(i, i + 400));
-      if (!m || stack.length === 0) throw new Error(`unexpected input at byte ${i}`);
+      if (!m) throw new Error(`unexpected input at byte ${i}`);
       i += m[0].length;
       add(m[0] === 'null' ? '' : m[0]);
     }

@@ -176,6 +176,8 @@ export class WafTransaction {
       if (this.removedIds.length > 0 && this.removedIds.some((m) => m(rule.id))) continue;
       if (this.removedTags.length > 0 && rule.tags.some((t) => this.removedTags.some((p) => p === t)))
         continue;
+      // A rule whose variables this request does not have is never run.
+      if (rule.variables.length > 0 && !this.hasTargets(rule)) continue;
       this.vars.existing('MATCHED_VARS')?.clear();
       this.vars.existing('MATCHED_VARS_NAMES')?.clear();
       if (!this.evaluate(rule, rule)) continue;
@@ -185,6 +187,17 @@ export class WafTransaction {
       if (rule.skipAfter !== undefined) marker = rule.skipAfter;
       skip = rule.skip;
     }
+  }
+
+  /** Whether any of the rule's variables has a value in this request (a count always has one). */
+  private hasTargets(rule: Rule): boolean {
+    for (const tg of targetsOf(rule).targets) {
+      if (tg.count) return true;
+      if (tg.isCollection) {
+        if ((this.vars.existing(tg.coll)?.entries.length ?? 0) > 0) return true;
+      } else if (this.vars.scalar(tg.coll) !== undefined) return true;
+    }
+    return false;
   }
 
   /** One link: true when it (and the rest of its chain) matched. */

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compileOperator } from '../operators/index.ts';
+import { parseSecLang } from '../seclang/parse.ts';
+import { transformation } from '../transforms/index.ts';
+import { compileRuleSet } from './compile.ts';
+import type { WafRequest } from './request.ts';
+import { WafTransaction } from './transaction.ts';
+
+/** GIVEN these SecLang lines, WHEN a request goes through phases 1 and 2, THEN the transaction. */
+function run(seclang: string, r: Partial<WafRequest> = {}, body = '', detectionOnly = false) {
+  const rules = compileRuleSet(parseSecLang(seclang, '/test.conf'), { compileOperator, transformation });
+  const t = new WafTransaction(rules, detectionOnly);
+  t.requestHeaders({
+    method: 'GET',
+    uri: '/',
+    httpVersion: '1.1',
+    headers: [['Host', 'shop.test']],
+    remoteAddr: '10.1.2.3',
+    remotePort: 40000,
+    serverPort: 8080,
+    id: 'req-1',
+    ...r,
+  });
+  if (!t.blocked) t.requestBody(body);
+  return t;
+}
+const tx = (t: WafTransaction, key: string) => t.vars.collection('TX').get(key);
+const ids = (t: WafTransaction) => t.verdict().matches.map((m) => m.id);
+
+test('setvar runs for every matching value, the rest once the rule matched', () => {
+  const t = run(
+    `SecRule ARGS "@rx evil" "id:1,phase:2,pass,msg:'evil in %{MATCHED_VAR_NAME}',setvar:tx.score=+5"`,
+    { uri: '/?a=evil&b=fine&c=evil' },
+  );
+  assert.equal(tx(t, 'score'), '10');
+  assert.deepEqual(ids(t), [1]);
+  assert.equal(t.verdict().matches[0]!.msg, 'evil in ARGS:c');
+});
+
+test('a chain matches only when every link does; setvar of the first link runs regardless', () => {
+  const rules = `SecRule ARGS:a "@streq x" "id:1,phase:2,pass,chain,setvar:tx.first=1"
+  SecRule ARGS:b "@streq y" "setvar:tx.second=1"`;
+  const both = run(rules, { uri: '/?a=x&b=y' });
+  assert.deepEqual([ids(both), tx(both, 'first'), tx(both, 'second')], [[1], '1', '1']);
+  const one = run(rules, { uri: '/?a=x&b=z' });
+  assert.deepEqual([ids(one), tx(one, 'first'), tx(one, 'second')], [[], '1', undefined]);
+});
+
+test('skipAfter jumps to its marker; block takes the phase default; deny interrupts', () => {
+  const t = run(
+    `SecDefaultAction "phase:2,log,pass"
+SecRule ARGS:skip "@streq 1" "id:1,phase:2,pass,nolog,skipAfter:END"
+SecRule ARGS "@rx ." "id:2,phase:2,deny"
+SecMarker END
+SecRule ARGS:x "@streq boom" "id:3,phase:2,block"
+SecRule ARGS:x "@streq boom" "id:4,phase:2,deny,status:406"`,
+    { uri: '/?skip=1&x=boom' },
+  );
+  assert.deepEqual(ids(t), [3, 4]);
+  assert.deepEqual(t.verdict().interrupted, { ruleId: 4, status: 406, phase: 2 });
+  assert.equal(t.blocked, true);
+});
+
+test('exclusions, counts, selectors by regex and ctl:ruleRemoveTargetById', () => {
+  const t = run(
+    `SecRule &ARGS "@eq 3" "id:1,phase:1,pass,setvar:tx.three=1"
+SecRule ARGS|!ARGS:safe "@rx x" "id:2,phase:2,pass,setvar:tx.two=+1"
+SecRule ARGS:/^ke/ "@rx x" "id:3,phase:2,pass,setvar:tx.regex=+1"
+SecRule REQUEST_FILENAME "@beginsWith /shop" "id:4,phase:1,pass,nolog,ctl:ruleRemoveTargetById=5;ARGS:key"
+SecRule ARGS "@rx x" "id:5,phase:2,pass,setvar:tx.five=+1"`,
+    { uri: '/shop?safe=x&key=x&other=x' },
+  );
+  assert.equal(tx(t, 'three'), '1');
+  assert.equal(tx(t, 'two'), '2', 'ARGS:safe is excluded');
+  assert.equal(tx(t, 'regex'), '1', 'only ARGS:key matches /^ke/');
+  assert.equal(tx(t, 'five'), '2', 'ARGS:key is removed for rule 5 under /shop');
+});
+
+test('transformations run in order, t:none clears the defaults, capture fills TX.0', () => {
+  const t = run(
+    `SecRule ARGS:q "@rx (select)\\s+(\\w+)" "id:1,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase,capture,setvar:tx.word=%{TX.2}"`,
+    { uri: '/?q=SELECT%2520Password' },
+  );
+  assert.equal(tx(t, 'word'), 'password');
+  assert.equal(tx(t, '0'), 'select password');
+});
+
+test('bodies: URL-encoded, JSON and multipart arguments get ModSecurity names', () => {
+  const form = run(
+    `SecRule ARGS_POST:a "@streq 1 2" "id:1,phase:2,pass"`,
+    {
+      method: 'POST',
+      headers: [
+        ['Host', 'x'],
+        ['Content-Type', 'application/x-www-form-urlencoded'],
+      ],
+    },
+    'a=1+2',
+  );
+  assert.deepEqual(ids(form), [1]);
+  const json = run(
+    `SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:9,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule ARGS:json.items.array_1.sku "@streq B" "id:1,phase:2,pass"`,
+    {
+      method: 'POST',
+      headers: [
+        ['Host', 'x'],
+        ['Content-Type', 'application/json'],
+      ],
+    },
+    '{"items":[{"sku":"A"},{"sku":"B"}]}',
+  );
+  assert.deepEqual(ids(json), [1]);
+  const body =
+    '--b\r\nContent-Disposition: form-data; name="f"; filename="x.php"\r\n\r\n<?php\r\n--b\r\nContent-Disposition: form-data; name="n"\r\n\r\nv\r\n--b--\r\n';
+  const mp = run(
+    `SecRule FILES "@endsWith .php" "id:1,phase:2,pass"
+SecRule ARGS_POST:n "@streq v" "id:2,phase:2,pass"
+SecRule MULTIPART_STRICT_ERROR "!@eq 0" "id:3,phase:2,pass"`,
+    {
+      method: 'POST',
+      headers: [
+        ['Host', 'x'],
+        ['Content-Type', 'multipart/form-data; boundary=b'],
+      ],
+    },
+    body,
+  );
+  assert.deepEqual(ids(mp), [1, 2]);
+  const broken = run(
+    `SecRule REQBODY_ERROR "!@eq 0" "id:1,phase:2,deny,status:400"`,
+    {
+      method: 'POST',
+      headers: [
+        ['Host', 'x'],
+        ['Content-Type', 'multipart/form-data; boundary=b'],
+      ],
+    },
+    '--b\r\nno end',
+  );
+  assert.deepEqual(broken.verdict().interrupted, { ruleId: 1, status: 400, phase: 2 });
+});
+
+test('detection-only records what would have been denied and never blocks', () => {
+  const t = run(
+    `SecRule ARGS "@rx x" "id:1,phase:1,deny"
+SecRule ARGS "@rx x" "id:2,phase:2,pass"`,
+    { uri: '/?a=x' },
+    '',
+    true,
+  );
+  assert.equal(t.blocked, false);
+  assert.deepEqual(ids(t), [1, 2], 'processing goes on after the would-be deny');
+  assert.equal(t.verdict().interrupted?.ruleId, 1);
+});
+
+test('response phases: status and headers in phase 3, the body in phase 4 when body access is on', () => {
+  const rules = compileRuleSet(
+    parseSecLang(
+      `SecResponseBodyAccess On
+SecRule RESPONSE_STATUS "@streq 500" "id:1,phase:3,pass,setvar:tx.err=1"
+SecRule RESPONSE_BODY "@rx SQL syntax.*MySQL" "id:2,phase:4,deny"`,
+      '/test.conf',
+    ),
+    { compileOperator, transformation },
+  );
+  const t = new WafTransaction(rules);
+  t.response(
+    500,
+    [['Content-Type', 'text/html']],
+    'You have an error in your SQL syntax; check the manual for MySQL',
+  );
+  assert.equal(tx(t, 'err'), '1');
+  assert.deepEqual(t.verdict().interrupted, { ruleId: 2, status: 403, phase: 4 });
+});
