@@ -183,13 +183,15 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
       if (m) direct.add(m[1]!);
     }
     assert.deepEqual([...direct].sort(), ['fleet-app-1', 'fleet-app-2']);
-    // Every URL is a Varnish miss the first time, so each goes to an app pod: both must answer.
+    // Every URL is a Varnish miss the first time, so each goes to an app pod: both must answer. The
+    // new Varnish (its VCL names two backends now) uses a pod once its own health probe passed.
     const hosts = new Set<string>();
-    for (let i = 0; i < 30 && hosts.size < 2; i++) {
+    for (let i = 0; i < 150 && hosts.size < 2; i++) {
       const p = await get(edge.http, `/?replica-probe=${i}`, 'fleet.localhost');
       assert.equal(p.status, 200);
       const m = /host=(\S+) role=app/.exec(p.body);
       if (m) hosts.add(m[1]!);
+      if (i >= 10) await new Promise((res) => setTimeout(res, 100));
     }
     assert.equal(hosts.size, 2, `served by ${[...hosts]}`);
   });

@@ -14,7 +14,10 @@ parentPort?.on('message', (job: OffloadJob | { prepare: WafSettings[] }) => {
     return;
   }
   try {
-    const t = inspectRequest(rules.forSettings(job.settings), job.settings, job.request, job.body);
+    // Compiling (on first use of these settings) is not the request's time: the deadline starts now.
+    const ruleSet = rules.forSettings(job.settings);
+    parentPort?.postMessage({ id: job.id, started: true });
+    const t = inspectRequest(ruleSet, job.settings, job.request, job.body);
     const v = t.verdict();
     const result: Inspection = {
       interrupted: v.interrupted && { ruleId: v.interrupted.ruleId, status: v.interrupted.status },

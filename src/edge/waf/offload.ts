@@ -81,9 +81,13 @@ export class WafOffload {
     if (!this.worker) {
       const w = new Worker(bootstrap(), { eval: true });
       w.unref();
-      w.on('message', (m: { id: number; result?: Inspection; error?: string }) => {
+      w.on('message', (m: { id: number; started?: boolean; result?: Inspection; error?: string }) => {
         const p = this.running;
         if (!p || p.job.id !== m.id) return;
+        if (m.started) {
+          this.startDeadline(p);
+          return;
+        }
         clearTimeout(this.timer);
         this.running = undefined;
         if (m.result) p.resolve(m.result);
@@ -109,12 +113,21 @@ export class WafOffload {
     if (!next) return;
     this.running = next;
     this.thread().postMessage(next.job);
+  }
+
+  /**
+   * The deadline runs from when the thread starts the job, not from when it was queued: a thread that
+   * is still starting or compiling the CRS would otherwise time out, be replaced, and start over.
+   */
+  private startDeadline(p: Pending): void {
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
+      if (this.running !== p) return;
       const w = this.worker;
       this.worker = undefined;
       this.running = undefined;
       void w?.terminate();
-      next.resolve({ interrupted: { ruleId: 0, status: 403 }, event: undefined, timedOut: true });
+      p.resolve({ interrupted: { ruleId: 0, status: 403 }, event: undefined, timedOut: true });
       this.pump();
     }, this.o.timeoutMs);
   }
