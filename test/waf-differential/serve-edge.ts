@@ -32,10 +32,11 @@ if (problems.length > 0) {
   process.exit(2);
 }
 
-// The same answer nginx gives behind ModSecurity in the reference: "ok", read bodies and all.
+// The same answer nginx gives behind ModSecurity in the reference: "ok", read bodies and all, with
+// its Content-Length even for HEAD (as nginx sends it): wrk cannot frame a HEAD answer without one.
 const upstream = createServer((req, res) => {
   req.resume();
-  req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+  req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok'));
 });
 await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
 const port = (upstream.address() as { port: number }).port;
