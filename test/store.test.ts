@@ -375,14 +375,20 @@ describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
   test('down removes containers but keeps volumes; up brings the same data back', {
     timeout: 600_000,
   }, async () => {
+    // The second store's start-up just loaded the machine; Varnish may still count the app pod as
+    // sick from a slow probe, and answers 503 until the next probe passes.
+    await until('the storefront to answer', 60_000, async () =>
+      (await fetch(`${base}/cart`)).status === 200 ? true : undefined,
+    );
     const jar = new Jar();
     await jar.fetch('/cart/add', {
       method: 'POST',
       body: new URLSearchParams({ product_id: '11', qty: '1' }),
     });
-    const { order_id } = (await (await jar.fetch('/checkout', { method: 'POST' })).json()) as {
-      order_id: number;
-    };
+    const co = await jar.fetch('/checkout', { method: 'POST' });
+    const text = await co.text();
+    assert.equal(co.status, 201, text.slice(0, 500));
+    const { order_id } = JSON.parse(text) as { order_id: number };
     const down = await triplaneAsync(['down', 'demo', '--data-dir', dataDir], { timeoutMs: 300_000 });
     assert.equal(down.code, 0, down.stderr);
     assert.equal(podmanAs('demo', ['ps', '-a', '-q']).stdout.trim(), '');
