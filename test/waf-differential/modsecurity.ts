@@ -15,12 +15,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { BASE_CONF } from '../../src/edge/waf/index.ts';
+import { freePort } from '../edge/harness.ts';
 
 /** The header that carries a corpus id, so the audit log can be read per request. */
 export const CORPUS_ID_HEADER = 'X-Request-Id';
@@ -244,18 +244,6 @@ export function ensureReferencePackages(): void {
       `packages installed but files still missing: ${still.join(', ')}`,
     );
   }
-}
-
-/** A free loopback port (bound then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Writes a layout's configuration files and temp folders. */

@@ -130,8 +130,8 @@ const IGNORED_ACTIONS = new Set([
   'phase',
 ]);
 
-/** `1-5,7` style id ranges of SecRuleRemoveById. */
-function idMatcher(args: readonly string[]): (id: number) => boolean {
+/** `1-5,7` style id ranges of SecRuleRemoveById and ctl:ruleRemoveById. */
+export function idMatcher(args: readonly string[]): (id: number) => boolean {
   const ranges = args
     .flatMap((a) => a.split(/[\s,]+/))
     .filter(Boolean)

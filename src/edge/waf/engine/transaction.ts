@@ -1,7 +1,7 @@
 import type { VariableRef } from '../types.ts';
 import { type BodyProcessor, processBody } from './body.ts';
 import { type Entry, Variables } from './collections.ts';
-import type { Disruptive, Rule, RuleSet, SetVar } from './compile.ts';
+import { type Disruptive, idMatcher, type Rule, type RuleSet, type SetVar } from './compile.ts';
 import { requestVariables, type WafRequest } from './request.ts';
 
 /** One rule that matched, as the access log and the metrics see it. */
@@ -181,8 +181,7 @@ export class WafTransaction {
       this.vars.existing('MATCHED_VARS')?.clear();
       this.vars.existing('MATCHED_VARS_NAMES')?.clear();
       if (!this.evaluate(rule, rule)) continue;
-      const last = lastLink(rule);
-      this.afterMatch(rule, last);
+      this.afterMatch(rule);
       if (this.blocked || (this.allowed && phase <= 2)) return;
       if (rule.skipAfter !== undefined) marker = rule.skipAfter;
       skip = rule.skip;
@@ -246,7 +245,7 @@ export class WafTransaction {
     return true;
   }
 
-  private afterMatch(head: Rule, last: Rule): void {
+  private afterMatch(head: Rule): void {
     for (let link: Rule | undefined = head; link; link = link.chain) {
       for (const c of link.ctls) this.ctl(c.name, c.value);
     }
@@ -263,7 +262,6 @@ export class WafTransaction {
         tags: head.tags,
       });
     }
-    void last;
     if (disruptive === 'deny' || disruptive === 'drop' || disruptive === 'redirect') {
       if (this.interrupted === undefined)
         this.interrupted = { ruleId: head.id, status: head.status ?? 403, phase: head.phase };
@@ -273,14 +271,14 @@ export class WafTransaction {
   private ctl(name: string, value: string): void {
     switch (name) {
       case 'ruleRemoveById':
-        this.removedIds.push(rangeMatcher(value));
+        this.removedIds.push(idMatcher([value]));
         break;
       case 'ruleRemoveByTag':
         this.removedTags.push(value);
         break;
       case 'ruleRemoveTargetById': {
         const [id, target] = splitOnce(value, ';');
-        const m = rangeMatcher(id);
+        const m = idMatcher([id]);
         this.removedTargets.push({ rule: (r) => m(r.id), target: target.toLowerCase() });
         break;
       }
@@ -414,12 +412,6 @@ export class WafTransaction {
   }
 }
 
-function lastLink(r: Rule): Rule {
-  let l = r;
-  while (l.chain) l = l.chain;
-  return l;
-}
-
 /** A rule's variables prepared once: selectors lower-cased or compiled, exclusions grouped. */
 interface Target {
   readonly coll: string;
@@ -488,17 +480,6 @@ function excluded(ex: Exclusion, key: string): boolean {
   if (ex.keys.size > 0 && ex.keys.has(key.toLowerCase())) return true;
   for (const r of ex.regexes) if (r.test(key)) return true;
   return false;
-}
-
-function rangeMatcher(text: string): (id: number) => boolean {
-  const parts = text
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map((p) => {
-      const [lo, hi] = p.split('-').map(Number);
-      return [lo!, hi ?? lo!] as const;
-    });
-  return (id) => parts.some(([lo, hi]) => id >= lo && id <= hi);
 }
 
 function splitOnce(s: string, sep: string): [string, string] {
