@@ -17,6 +17,8 @@ command -v openssl >/dev/null || missing+=(openssl)
 [[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=(postgresql) # throwaway clusters for src/control/state tests
 # The WAF's rule set; `host prepare` installs it too, but the edge tests run before the store tests.
 [[ -d /usr/share/modsecurity-crs/rules ]] || missing+=(modsecurity-crs)
+# Backup repositories for the backup engine's tests (`host prepare` installs it too).
+command -v restic >/dev/null || missing+=(restic)
 if (( ${#missing[@]} > 0 )); then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -88,3 +88,38 @@ export class ControlProcess {
     return Date.now() - t0;
   }
 }
+
+/** A `triplane` child process whose output is kept, for failure messages and TRIPLANE_TEST_KEEP logs. */
+export interface TriplaneChild {
+  readonly name: string;
+  readonly child: ChildProcess;
+  out: string;
+}
+
+/** Starts `./triplane args…`, collecting stdout and stderr in `out`. */
+export function spawnTriplane(name: string, args: readonly string[]): TriplaneChild {
+  const p: TriplaneChild = {
+    name,
+    child: spawn(`${ROOT}triplane`, args, { stdio: ['ignore', 'pipe', 'pipe'] }),
+    out: '',
+  };
+  p.child.stdout!.on('data', (d) => {
+    p.out += d;
+  });
+  p.child.stderr!.on('data', (d) => {
+    p.out += d;
+  });
+  return p;
+}
+
+/** Stops children newest first: SIGTERM, SIGKILL after 20 s. */
+export async function stopChildren(children: readonly TriplaneChild[]): Promise<void> {
+  for (const p of [...children].reverse()) {
+    if (p.child.exitCode !== null) continue;
+    const exited = new Promise((r) => p.child.once('exit', r));
+    p.child.kill('SIGTERM');
+    const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(t);
+  }
+}

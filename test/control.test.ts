@@ -200,6 +200,8 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
       '2',
       '--waf-exclude',
       '942100:ARGS:q@/search/',
+      '--waf-response-body',
+      'off',
       '--json',
     );
     assert.equal(r.code, 0, r.err);
@@ -211,6 +213,11 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
       inboundThreshold: 5,
       outboundThreshold: 4,
       exclusions: [{ ruleIds: ['942100'], tags: [], targets: ['ARGS:q'], pathPrefix: '/search/' }],
+      responseBody: {
+        enabled: false,
+        limitBytes: 524_288,
+        mimeTypes: ['text/plain', 'text/html', 'text/xml'],
+      },
     });
     const bad = await cli('policy', 'shop', '--paranoia', '7');
     assert.equal(bad.code, 2);

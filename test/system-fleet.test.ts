@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { ControlProcess } from './control-harness.ts';
+import { ControlProcess, spawnTriplane, stopChildren, type TriplaneChild } from './control-harness.ts';
 import { type EdgeProcess, get } from './edge/harness.ts';
 import { ROOT, triplane, triplaneAsync } from './helpers.ts';
 
@@ -15,7 +14,7 @@ import { ROOT, triplane, triplaneAsync } from './helpers.ts';
 describe('a store run by the control plane on a real node', { timeout: 900_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tp-fleet-'));
   const home = join(dataDir, 'home');
-  const procs: { name: string; child: ChildProcess; out: string }[] = [];
+  const procs: TriplaneChild[] = [];
   const control = new ControlProcess(dataDir);
   let url = '';
   let admin = '';
@@ -23,13 +22,7 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
   const stackFile = join(dataDir, 'fleet', 'triplane.yaml');
 
   const start = (name: string, args: string[]) => {
-    const p = { name, child: spawn(`${ROOT}triplane`, args, { stdio: ['ignore', 'pipe', 'pipe'] }), out: '' };
-    p.child.stdout!.on('data', (d) => {
-      p.out += d;
-    });
-    p.child.stderr!.on('data', (d) => {
-      p.out += d;
-    });
+    const p = spawnTriplane(name, args);
     procs.push(p);
     return p;
   };
@@ -86,14 +79,7 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
     await edge.stop();
     edge.cleanup();
     await control.stop();
-    for (const p of procs.reverse()) {
-      if (p.child.exitCode !== null) continue;
-      const exited = new Promise((r) => p.child.once('exit', r));
-      p.child.kill('SIGTERM');
-      const t = setTimeout(() => p.child.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(t);
-    }
+    await stopChildren(procs);
     const d = triplane(['destroy', 'fleet', '--yes', '--data-dir', dataDir], { timeoutMs: 300_000 });
     if (process.env.TRIPLANE_TEST_KEEP)
       for (const p of procs) writeFileSync(join(dataDir, `${p.name}.log`), p.out);

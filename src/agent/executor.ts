@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { CommandError } from './errors.ts';
 
 /** A side effect as data: the argv to run and how to run it. */
@@ -6,6 +7,13 @@ export interface Command {
   readonly argv: readonly string[];
   /** Bytes written to the command's standard input, then closed. */
   readonly stdin?: string | Buffer;
+  /** A file streamed to the command's standard input instead (a database dump to load). */
+  readonly stdinFile?: string;
+  /**
+   * A file (created 0600, truncated) that receives the command's standard output instead of
+   * memory: a database dump can be larger than the process should hold. `stdout` is then empty.
+   */
+  readonly stdoutFile?: string;
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd?: string;
   /** @default 120_000 */
@@ -49,6 +57,16 @@ export class ProcessExecutor implements Executor {
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
+      // Output to a file is complete only when the file is closed as well as the child.
+      let sink: Promise<void> = Promise.resolve();
+      if (cmd.stdoutFile) {
+        const file = createWriteStream(cmd.stdoutFile, { mode: 0o600 });
+        sink = new Promise((res, rej) => {
+          file.once('close', res);
+          file.once('error', rej);
+        });
+        child.stdout.pipe(file);
+      }
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
@@ -64,7 +82,7 @@ export class ProcessExecutor implements Executor {
           for (const line of lines) this.onOutput(line, stream);
         };
       };
-      child.stdout.on('data', relay('stdout'));
+      if (!cmd.stdoutFile) child.stdout.on('data', relay('stdout'));
       child.stderr.on('data', relay('stderr'));
       child.on('error', (e) => {
         clearTimeout(timer);
@@ -72,8 +90,23 @@ export class ProcessExecutor implements Executor {
           new CommandError('TP_CMD_SPAWN', `cannot start ${file}: ${e.message}`, cmd.argv, null, '', ''),
         );
       });
-      child.on('close', (code, signal) => {
+      child.on('close', async (code, signal) => {
         clearTimeout(timer);
+        try {
+          await sink;
+        } catch (e) {
+          reject(
+            new CommandError(
+              'TP_CMD_FAILED',
+              `${cmd.argv.join(' ')}: cannot write ${cmd.stdoutFile}: ${(e as Error).message}`,
+              cmd.argv,
+              code,
+              '',
+              '',
+            ),
+          );
+          return;
+        }
         const stdout = Buffer.concat(out).toString('utf8');
         const stderr = Buffer.concat(err).toString('utf8');
         const exitCode = code ?? (signal ? 128 : -1);
@@ -107,7 +140,14 @@ export class ProcessExecutor implements Executor {
       child.stdin.on('error', () => {
         // A command that exits without reading its input closes the pipe early; its exit code tells.
       });
-      child.stdin.end(cmd.stdin ?? '');
+      if (cmd.stdinFile) {
+        const src = createReadStream(cmd.stdinFile);
+        src.once('error', (e) => {
+          child.kill('SIGKILL');
+          err.push(Buffer.from(`cannot read ${cmd.stdinFile}: ${e.message}`));
+        });
+        src.pipe(child.stdin);
+      } else child.stdin.end(cmd.stdin ?? '');
     });
   }
 }

@@ -17,6 +17,7 @@ import { ControlPlane, controlLayout, initControl } from '../control/process.ts'
 import { parseListen } from '../edge/options.ts';
 import { runEdge } from '../edge/process.ts';
 import { CliApiError } from './api-client.ts';
+import { registerCloudCommands } from './cloud.ts';
 import { collectStatus, storeRecord, waitForHttp } from './local.ts';
 import { EXIT, progress, table } from './output.ts';
 import {
@@ -30,7 +31,7 @@ import {
   stopPlatform,
   waitConverged,
 } from './platform.ts';
-import { registerApiCommands, remoteStatus } from './remote.ts';
+import { registerApiCommands, registerBackupCommands, remoteStatus } from './remote.ts';
 import { loadStackFile } from './stackfile.ts';
 
 const DEMO_STACK = fileURLToPath(new URL('../../examples/demo-store/triplane.yaml', import.meta.url));
@@ -332,6 +333,8 @@ program
   );
 
 registerApiCommands(program, dataDirOption);
+registerCloudCommands(program);
+registerBackupCommands(program, dataDirOption);
 
 const control = program
   .command('control')

@@ -176,6 +176,7 @@ export function registerApiCommands(
     .option('--deny <cidr...>', 'replace the IP deny list')
     .option('--waf <mode>', 'WAF mode: off, detect or block')
     .option('--paranoia <level>', 'WAF paranoia level, 1 (fewest false positives) to 4')
+    .option('--waf-response-body <on|off>', 'inspect response bodies (SQL errors, source code leaking out)')
     .option(
       '--waf-exclude <exclusion...>',
       'add WAF exclusions: RULE[,RULE][:TARGET][@/PATH], e.g. 942100:ARGS:q@/catalogsearch/',
@@ -190,6 +191,7 @@ export function registerApiCommands(
           deny?: string[];
           waf?: string;
           paranoia?: string;
+          wafResponseBody?: string;
           wafExclude?: string[];
         },
       ) =>
@@ -220,7 +222,7 @@ export function registerApiCommands(
             policy.ipDeny = o.deny;
             changed = true;
           }
-          if (o.waf || o.paranoia !== undefined || o.wafExclude) {
+          if (o.waf || o.paranoia !== undefined || o.wafExclude || o.wafResponseBody !== undefined) {
             const waf: Row = { ...((policy.waf as Row) ?? {}) };
             if (o.waf) waf.mode = o.waf;
             // Passed as given: the API validates and names a bad value.
@@ -228,6 +230,11 @@ export function registerApiCommands(
               waf.paranoia = Number.isNaN(Number(o.paranoia)) ? o.paranoia : Number(o.paranoia);
             if (o.wafExclude)
               waf.exclusions = [...((waf.exclusions as Row[]) ?? []), ...o.wafExclude.map(parseExclusion)];
+            if (o.wafResponseBody !== undefined) {
+              const v = o.wafResponseBody;
+              const enabled = v === 'on' ? true : v === 'off' ? false : v;
+              waf.responseBody = { ...((waf.responseBody as Row) ?? {}), enabled };
+            }
             policy.waf = waf;
             changed = true;
           }
@@ -325,6 +332,160 @@ export function registerApiCommands(
           ['BLOCKED', (r) => str(r.blockedBy)],
         ]);
       }),
+    );
+}
+
+/** Columns of `triplane backup list` and `show`. */
+const backupColumns: [string, (r: Row) => string][] = [
+  ['ID', (r) => str(r.id)],
+  ['ENV', (r) => str(r.environment)],
+  ['REASON', (r) => str(r.reason)],
+  ['TAKEN', (r) => str((r.snapshot as Row | null)?.takenAt ?? r.createdAt)],
+  ['STATUS', (r) => str(r.status)],
+  ['SIZE', (r) => str((r.snapshot as Row | null)?.sizeBytes)],
+  ['ADDED', (r) => str((r.snapshot as Row | null)?.addedBytes)],
+  ['VERIFIED', (r) => (r.verifying ? 'running' : str((r.verification as Row | null)?.status ?? 'not yet'))],
+];
+
+/**
+ * Waits for a backup operation to end, printing the store's events as they come (the progress), and
+ * returns the backup as it then is. The exit code says how it ended: 0 only when the operation
+ * succeeded and, for a backup, its verification passed too.
+ */
+async function waitForOperation(
+  a: ApiClient,
+  store: string,
+  op: { operation: string; backup: Row },
+  o: ApiOpts & { timeout: string },
+): Promise<void> {
+  const deadline = Date.now() + Number(o.timeout) * 1000;
+  const seen = new Set<string>();
+  const since = new Date(Date.now() - 1000).toISOString();
+  for (;;) {
+    const events = await a.call<Row[]>('GET', `/api/stores/${store}/events?since=${since}&limit=100`);
+    for (const e of events.reverse()) {
+      if (seen.has(String(e.id)) || !String(e.kind).startsWith('backup.')) continue;
+      seen.add(String(e.id));
+      if (!o.json) process.stderr.write(`${str(e.message)}\n`);
+    }
+    const job = await a.call<Row>('GET', `/api/stores/${store}/operations/${op.operation}`);
+    if (job.status === 'succeeded' || job.status === 'failed') {
+      const backup = await a.call<Row>('GET', `/api/stores/${store}/backups/${op.backup.id}`);
+      print(o, o.json ? { operation: job, backup } : backup, o.json ? undefined : backupColumns);
+      const v = backup.verification as Row | null;
+      if (job.status === 'failed') {
+        process.stderr.write(`${str(job.kind)} failed: ${str(job.error)}\n`);
+        process.exitCode = EXIT.failed;
+      } else if (job.kind !== 'backup.restore' && v?.status === 'failed') {
+        process.stderr.write(
+          `verification failed:\n${((v.problems as string[]) ?? []).map((p) => `  ${p}`).join('\n')}\n`,
+        );
+        process.exitCode = EXIT.failed;
+      }
+      return;
+    }
+    if (Date.now() > deadline) {
+      process.stderr.write(
+        `still ${str(job.status)} after ${o.timeout} s; follow it with \`triplane backup show ${store} ${str(op.backup.id)}\`\n`,
+      );
+      process.exitCode = EXIT.unavailable;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** `triplane backup create|list|show|verify|restore`. */
+export function registerBackupCommands(
+  program: Command,
+  dataDirOption: readonly [string, string, string],
+): void {
+  const backup = program
+    .command('backup')
+    .description("a store's backups: database, media and stack, verified by a restore");
+  const waitOpts = (c: Command) =>
+    c
+      .option(
+        '--wait',
+        'wait until it has ended (and, for a backup, been verified); non-zero exit if either failed',
+      )
+      .option('--timeout <seconds>', 'how long --wait waits', '3600');
+
+  waitOpts(api(backup.command('create'), dataDirOption))
+    .description('back up a store now')
+    .argument('<store>')
+    .option('--env <environment>', 'production or staging', 'production')
+    .action(async (store: string, o: ApiOpts & { env: string; wait?: boolean; timeout: string }) =>
+      withApi(o, async (a) => {
+        const op = await a.call<{ operation: string; backup: Row }>('POST', `/api/stores/${store}/backups`, {
+          environment: o.env,
+        });
+        if (o.wait) return waitForOperation(a, store, op, o);
+        print(o, o.json ? op : op.backup, o.json ? undefined : backupColumns);
+      }),
+    );
+
+  api(backup.command('list'), dataDirOption)
+    .description("a store's backups, newest first")
+    .argument('<store>')
+    .option('--env <environment>', 'only this environment')
+    .option('--pruned', 'include backups retention removed')
+    .action(async (store: string, o: ApiOpts & { env?: string; pruned?: boolean }) =>
+      withApi(o, async (a) => {
+        const q = new URLSearchParams();
+        if (o.env) q.set('environment', o.env);
+        if (o.pruned) q.set('pruned', 'true');
+        print(o, await a.call('GET', `/api/stores/${store}/backups?${q}`), backupColumns);
+      }),
+    );
+
+  api(backup.command('show'), dataDirOption)
+    .description('one backup, with its verification')
+    .argument('<store>')
+    .argument('<backup>')
+    .action(async (store: string, id: string, o: ApiOpts) =>
+      withApi(o, async (a) => {
+        const b = await a.call<Row>('GET', `/api/stores/${store}/backups/${id}`);
+        print(o, b, backupColumns);
+        const v = b.verification as Row | null;
+        if (!o.json && v)
+          for (const p of (v.problems as string[]) ?? []) process.stdout.write(`  problem: ${p}\n`);
+      }),
+    );
+
+  waitOpts(api(backup.command('verify'), dataDirOption))
+    .description('restore a backup into a throwaway database and compare it with what was dumped')
+    .argument('<store>')
+    .argument('<backup>')
+    .action(async (store: string, id: string, o: ApiOpts & { wait?: boolean; timeout: string }) =>
+      withApi(o, async (a) => {
+        const op = await a.call<{ operation: string; backup: Row }>(
+          'POST',
+          `/api/stores/${store}/backups/${id}/verify`,
+        );
+        if (o.wait) return waitForOperation(a, store, op, o);
+        print(o, o.json ? op : op.backup, o.json ? undefined : backupColumns);
+      }),
+    );
+
+  waitOpts(api(backup.command('restore'), dataDirOption))
+    .description(
+      'restore a backup into its store, or with --to into another (a staging copy); a safety backup of what the target holds is taken first',
+    )
+    .argument('<store>')
+    .argument('<backup>')
+    .option('--to <store>', 'restore into this store instead (it must run on the same node)')
+    .action(
+      async (store: string, id: string, o: ApiOpts & { wait?: boolean; timeout: string; to?: string }) =>
+        withApi(o, async (a) => {
+          const op = await a.call<{ operation: string; backup: Row }>(
+            'POST',
+            `/api/stores/${store}/backups/${id}/restore`,
+            o.to ? { to: o.to } : {},
+          );
+          if (o.wait) return waitForOperation(a, store, op, o);
+          print(o, o.json ? op : op.backup, o.json ? undefined : backupColumns);
+        }),
     );
 }
 

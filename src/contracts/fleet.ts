@@ -87,3 +87,67 @@ export const NodeReport = z.strictObject({
   stores: z.array(ObservedStore),
 });
 export type NodeReport = z.infer<typeof NodeReport>;
+
+/*
+ * Node tasks (version 1): one-off work the control plane hands to the node that runs a store —
+ * backups, their verification, restores, retention. The agent claims them as it polls:
+ *
+ *   POST /api/agent/tasks/claim        Bearer <agent token>   → 200 AgentTask | 204 after ~20 s with none
+ *   POST /api/agent/tasks/:id/outcome  Bearer, TaskOutcome    → 204
+ */
+
+/** The store a task reads from or writes to: its database's name and image, from its stack spec. */
+export const TaskStore = z.strictObject({
+  store: StoreName,
+  databaseName: z.string(),
+  databaseImage: z.string(),
+});
+export type TaskStore = z.infer<typeof TaskStore>;
+
+const TaskBase = {
+  id: z.string(),
+  /** The store's backup repository key; sent per task so the control plane alone keeps it. */
+  repositoryKey: z.string().min(16),
+};
+
+/** A task for an agent. */
+export const AgentTask = z.discriminatedUnion('op', [
+  z.strictObject({
+    ...TaskBase,
+    op: z.literal('backup.create'),
+    target: TaskStore,
+    environment: EnvironmentName,
+    stackVersion: z.int().min(1).nullable(),
+    spec: z.unknown(),
+  }),
+  z.strictObject({
+    ...TaskBase,
+    op: z.literal('backup.verify'),
+    target: TaskStore,
+    snapshotId: z.string(),
+  }),
+  z.strictObject({
+    ...TaskBase,
+    op: z.literal('backup.restore'),
+    /** The store whose repository holds the backup. */
+    from: StoreName,
+    snapshotId: z.string(),
+    target: TaskStore,
+  }),
+  z.strictObject({
+    ...TaskBase,
+    op: z.literal('backup.prune'),
+    target: TaskStore,
+    now: z.iso.datetime(),
+    retentionDays: z.int().min(1),
+  }),
+]);
+export type AgentTask = z.infer<typeof AgentTask>;
+
+/** How a task ended: its result, or the coded error it failed with. */
+export const TaskOutcome = z.strictObject({
+  ok: z.boolean(),
+  result: z.unknown().default(null),
+  error: z.string().nullable().default(null),
+});
+export type TaskOutcome = z.infer<typeof TaskOutcome>;

@@ -115,9 +115,34 @@ export const WafExclusion = z
     path: ['ruleIds'],
   });
 
+/** Which response bodies the WAF reads (ModSecurity's SecResponseBodyAccess, …Limit and …MimeType). */
+export const WafResponseBody = z.strictObject({
+  /** Inspect response bodies of `mimeTypes`: what catches SQL errors, PHP source or stack traces leaking. */
+  enabled: z.boolean().default(true),
+  /**
+   * Bytes of a body the WAF reads (decompressed when the store sent it gzip, deflate or br); a longer
+   * body is inspected up to here and sent whole (ModSecurity's ProcessPartial). Default: the 512 KiB
+   * of ModSecurity's recommended configuration.
+   */
+  limitBytes: z
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024)
+    .default(512 * 1024),
+  /** Content types (without parameters) whose bodies are read. */
+  mimeTypes: z
+    .array(
+      z
+        .string()
+        .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/, 'expected a lower-case MIME type like text/html'),
+    )
+    .min(1)
+    .default(['text/plain', 'text/html', 'text/xml']),
+});
+
 /** How the edge runs the OWASP Core Rule Set for one store. */
 export const WafSettings = z.strictObject({
-  /** off: not run; detect: run and log, never block; block: requests over the threshold get 403. */
+  /** off: not run; detect: run and log, never block; block: requests and responses over their threshold get 403. */
   mode: z.enum(['off', 'detect', 'block']).default('block'),
   /** CRS paranoia level: 1 has the fewest false positives, 4 catches the most. */
   paranoia: z.int().min(1).max(4).default(1),
@@ -126,6 +151,11 @@ export const WafSettings = z.strictObject({
   /** Outbound anomaly score at which a response is blocked. */
   outboundThreshold: z.int().min(1).default(4),
   exclusions: z.array(WafExclusion).default([]),
+  /**
+   * Response bodies (phase 4), as ModSecurity's SecResponseBody* directives set them. A response's
+   * status and headers (phase 3) are inspected whenever the WAF runs.
+   */
+  responseBody: WafResponseBody.prefault({}),
 });
 
 /** Everything the edge enforces for one store. */
@@ -160,6 +190,16 @@ export const StorePolicy = z.strictObject({
     })
     .prefault({}),
   waf: WafSettings.prefault({}),
+  /**
+   * The edge answers every request with 503 and Retry-After: the control plane sets it while a
+   * restore writes the store's database and media; a stack or policy may set it too.
+   */
+  maintenance: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Answer every request with 503 and Retry-After: the control plane sets it while a restore writes the store.',
+    ),
 });
 
 /** A certificate (PEM) for a set of host names. */
@@ -208,6 +248,7 @@ export type StorePolicy = z.infer<typeof StorePolicy>;
 export type RateLimit = z.infer<typeof RateLimit>;
 export type CacheRules = z.infer<typeof CacheRules>;
 export type WafSettings = z.infer<typeof WafSettings>;
+export type WafResponseBody = z.infer<typeof WafResponseBody>;
 export type WafExclusion = z.infer<typeof WafExclusion>;
 export type WafEvent = z.infer<typeof WafEvent>;
 
@@ -295,14 +336,18 @@ export function parseSnapshot(
 /** One access-log record per request, shipped from the edge to the control plane. */
 /** The WAF's findings for one request, as the access log carries them. */
 export const WafEvent = z.strictObject({
-  /** blocked: the edge answered 403; detected: rules matched but the request went on. */
+  /** blocked: the edge answered 403 instead of passing the request or response on; detected: logged only. */
   action: z.enum(['blocked', 'detected']),
   paranoia: z.int().min(1).max(4),
   /** TX:ANOMALY_SCORE (inbound) when the request phases ended. */
   anomalyScore: z.int(),
+  /** TX:OUTBOUND_ANOMALY_SCORE: present when the response phases ran. */
+  outboundScore: z.int().optional(),
   matches: z.array(
     z.strictObject({
       id: z.int(),
+      /** 1–2: the request (line, headers, body); 3–4: the response (status, headers, body). */
+      phase: z.int().min(1).max(5).optional(),
       msg: z.string(),
       /** What matched (logdata), cut to 512 bytes. */
       data: z.string(),

@@ -34,6 +34,26 @@ const CronSchedule = z.string().refine(
   },
 );
 
+/** Snapshot backups of the database, the media volume and the stack (docs/backups.md). */
+const Backups = z.strictObject({
+  enabled: z.boolean().default(true).describe('Take scheduled backups.'),
+  schedule: CronSchedule.default('30 3 * * *').describe(
+    'When scheduled backups start (five-field cron, server time): daily by default.',
+  ),
+  retentionDays: z
+    .int()
+    .min(1)
+    .max(3650)
+    .default(7)
+    .describe('Backups older than this many days are removed from the repository.'),
+  verify: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Restore every backup into a throwaway database and compare it with the values taken at dump time.',
+    ),
+});
+
 /** PHP settings applied by the php-fpm image's entrypoint. */
 const Php = z.strictObject({
   memoryLimit: Size.default('756mb').describe('PHP `memory_limit` of each FPM worker.'),
@@ -254,6 +274,7 @@ export const StackSpec = z
         ),
       })
       .prefault({}),
+    backups: Backups.prefault({}),
   })
   .check((ctx) => {
     const mem = parseSize(ctx.value.app.php.memoryLimit) ?? 0;

@@ -6,8 +6,15 @@ import type { EdgeCache } from './cache/index.ts';
 import type { EdgeMetrics } from './metrics.ts';
 import { challengeResponse, type StoreConnections, verifyChallenge } from './protect/index.ts';
 import type { Runtime, Target } from './runtime.ts';
-import { type ForwardContext, fetchBuffered, forward, UpstreamError } from './upstream/forward.ts';
-import { inspectRequest, type RuleSet, type WafRequest, wafEvent } from './waf/index.ts';
+import {
+  type ForwardContext,
+  fetchBuffered,
+  forward,
+  type ResponseGate,
+  UpstreamError,
+} from './upstream/forward.ts';
+import { WafExchange } from './waf/exchange.ts';
+import type { RuleSet, WafRequest } from './waf/index.ts';
 import type { Inspection, WafOffload } from './waf/offload.ts';
 
 /** What every request needs from its worker. */
@@ -20,7 +27,7 @@ export interface HandlerDeps {
   readonly connections: StoreConnections;
   /** Secret for bot-challenge cookies; the same in every worker of an edge. */
   readonly challengeSecret: string;
-  /** The thread large requests are inspected on by the WAF. */
+  /** The thread the WAF inspects large requests and responses on. */
   readonly wafOffload: WafOffload;
 }
 
@@ -174,6 +181,12 @@ async function serve(
 
   if (p.ip.decide(ctx.clientIp) === 'deny') return block('ipdeny', 403, 'forbidden');
 
+  // A store in maintenance (a restore is writing its database) is answered here, not by PHP.
+  if (t.policy.maintenance)
+    return block('maintenance', 503, 'the store is down for maintenance; try again in a minute', {
+      'retry-after': '30',
+    });
+
   if (!deps.connections.admit(req.socket, t.store, ctx.clientIp, t.policy.limits.maxConnectionsPerIp)) {
     res.shouldKeepAlive = false;
     return block('limit:connections', 429, 'too many connections from your address', {
@@ -200,12 +213,14 @@ async function serve(
         rec.status = answer(res, ctx.requestId, 408, 'request body too slow');
       })
     : undefined;
+  let waf: WafExchange | undefined;
   try {
     let fwd = ctx;
     if (t.waf) {
-      const body = await inspect(req, t, t.waf, deps, rec, ctx, block);
-      if (body === null) return;
-      if (body !== undefined) fwd = { ...ctx, body };
+      const inspected = await inspect(req, t, t.waf, deps, rec, ctx, block);
+      if (inspected === null) return;
+      waf = inspected.exchange;
+      if (inspected.body !== undefined) fwd = { ...ctx, body: inspected.body };
     }
 
     const bot = p.bots.classify(req.headers['user-agent']);
@@ -221,16 +236,18 @@ async function serve(
       rec.status = c.status;
       return;
     }
-    await guarded(req, res, t, deps, rec, fwd, path, block);
+    await guarded(req, res, t, deps, rec, fwd, path, block, waf);
   } finally {
     clearTimeout(bodyTimer);
+    waf?.release();
   }
 }
 
 /**
  * The WAF's request phases: headers first, then (having read it) the body. Returns the body to send
- * on (undefined when there was none), or null when the request was answered here: blocked, or its
- * body too large to inspect.
+ * on (undefined when there was none) and the exchange whose response phases are still to run
+ * (undefined when the request phases ran out of time), or null when the request was answered here:
+ * blocked, or its body too large to inspect.
  */
 async function inspect(
   req: IncomingMessage,
@@ -240,17 +257,11 @@ async function inspect(
   rec: { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] },
   ctx: ForwardContext,
   block: (reason: string, status: number, message: string, headers?: Record<string, string>) => void,
-): Promise<Buffer | undefined | null> {
+): Promise<{ body: Buffer | undefined; exchange: WafExchange | undefined } | null> {
   const settings = t.policy.waf;
   const raw = req.rawHeaders;
   const headers: [string, string][] = [];
-  let size = (req.url ?? '').length;
-  let largest = size;
-  for (let i = 0; i < raw.length; i += 2) {
-    headers.push([raw[i]!, raw[i + 1]!]);
-    size += raw[i]!.length + raw[i + 1]!.length;
-    if (raw[i + 1]!.length > largest) largest = raw[i + 1]!.length;
-  }
+  for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
   const request: WafRequest = {
     method: req.method ?? 'GET',
     uri: req.url ?? '/',
@@ -269,21 +280,12 @@ async function inspect(
       block('waf:body-limit', 413, 'request body too large to inspect');
       return null;
     }
-    size += body.length;
-    if (body.length > largest) largest = body.length;
   }
-  const text = body === undefined ? '' : body.toString('latin1');
-  let result: Inspection;
-  if (size <= INLINE_INSPECTION_BYTES && largest <= INLINE_INSPECTION_VALUE_BYTES) {
-    const tx = inspectRequest(rules, settings, request, text);
-    const v = tx.verdict();
-    result = { interrupted: v.interrupted, event: wafEvent(tx, settings, tx.blocked), timedOut: false };
-  } else {
-    // Large requests are inspected off the event loop, with a deadline (see WafOffload).
-    result = await deps.wafOffload.inspect(settings, request, text);
-  }
+  const exchange = await WafExchange.request(rules, settings, request, body, deps.wafOffload);
+  const result = exchange.result;
   const enforce = settings.mode === 'block';
   if (result.timedOut) {
+    exchange.release();
     deps.metrics.wafTimeouts.inc({ store: t.store });
     if (enforce) {
       block(
@@ -293,15 +295,12 @@ async function inspect(
       );
       return null;
     }
-    return body;
+    return { body, exchange: undefined };
   }
-  if (result.event) {
-    rec.waf = result.event;
-    for (const match of result.event.matches)
-      deps.metrics.wafMatches.inc({ store: t.store, rule: String(match.id), action: result.event.action });
-  }
+  record(result, t, deps, rec, 1);
   const stop = result.interrupted;
   if (enforce && stop) {
+    exchange.release();
     // The request id lets the store owner find the event; the payload is never echoed.
     block(
       `waf:${stop.ruleId}`,
@@ -310,17 +309,48 @@ async function inspect(
     );
     return null;
   }
-  return body;
+  return { body, exchange };
 }
 
 /**
- * Requests up to this size (target, headers and body), none of whose parts is longer than
- * INLINE_INSPECTION_VALUE_BYTES, are inspected inline; others on the inspection thread. Some CRS
- * patterns backtrack cubically in a JavaScript engine (941160 on a run of '<': 0.24 s at 1 KB,
- * 15 s at 4 KB), so only short values may meet them on the event loop.
+ * Puts what a WAF phase found into the access-log record (each time the whole event so far) and
+ * counts the matches of phases from `fromPhase` on (the earlier ones were counted already).
  */
-const INLINE_INSPECTION_BYTES = 8 * 1024;
-const INLINE_INSPECTION_VALUE_BYTES = 512;
+function record(
+  result: Inspection,
+  t: Target,
+  deps: HandlerDeps,
+  rec: { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] } | undefined,
+  fromPhase: number,
+): void {
+  const event = result.event;
+  if (!event) return;
+  if (rec) rec.waf = event;
+  for (const match of event.matches) {
+    if ((match.phase ?? 1) >= fromPhase)
+      deps.metrics.wafMatches.inc({ store: t.store, rule: String(match.id), action: event.action });
+  }
+}
+
+/**
+ * What the WAF's response phases decided for a response: the rule to refuse it for (in block mode),
+ * or undefined to send it on. A response the thread could not inspect in time is sent on, as
+ * ModSecurity sends a response whose regexes hit their match limit (no rule refuses it); it is counted.
+ * Without `rec` (a cache refresh after its request was answered) only the metrics are kept.
+ */
+function judgeResponse(
+  result: Inspection,
+  t: Target,
+  deps: HandlerDeps,
+  rec: { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] } | undefined,
+): { readonly ruleId: number; readonly status: number } | undefined {
+  if (result.timedOut) {
+    deps.metrics.wafTimeouts.inc({ store: t.store });
+    return undefined;
+  }
+  record(result, t, deps, rec, 3);
+  return t.policy.waf.mode === 'block' ? result.interrupted : undefined;
+}
 
 /** Reads a request body into memory; undefined when it grows past `max` bytes. */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
@@ -397,9 +427,18 @@ async function guarded(
   ctx: ForwardContext,
   path: string,
   block: (reason: string, status: number, message: string, headers?: Record<string, string>) => void,
+  waf: WafExchange | undefined,
 ): Promise<void> {
   const m = deps.metrics;
   const p = t.protection;
+  const method = req.method ?? 'GET';
+  let refusal: { readonly ruleId: number; readonly status: number } | undefined;
+  const refuse = (stop: { readonly ruleId: number; readonly status: number }) =>
+    block(
+      `waf:${stop.ruleId}`,
+      stop.status,
+      `forbidden: blocked by the web application firewall (request ${ctx.requestId})`,
+    );
   let release: () => void;
   try {
     const wait = p.overload.acquire();
@@ -410,7 +449,6 @@ async function guarded(
     return block('overload', 503, 'store is busy, try again', { 'retry-after': retry });
   }
   try {
-    const method = req.method;
     const rules = t.policy.cache;
     const cacheable =
       rules.enabled &&
@@ -418,6 +456,15 @@ async function guarded(
       rules.pathPrefixes.some((pre) => path.startsWith(pre));
     if (!cacheable) {
       rec.cache = 'BYPASS';
+      // The WAF's response phases see each response before the client does: only the part of the
+      // body they inspect is held back, the rest (and every body they do not read) streams.
+      const gate: ResponseGate | undefined = waf && {
+        peek: (status, headers) => waf.peekBytes(method, status, headers),
+        pass: async (status, headers, head, complete) => {
+          refusal = judgeResponse(await waf.response(method, status, headers, head, complete), t, deps, rec);
+          return refusal === undefined;
+        },
+      };
       const r = await forward(
         req,
         res,
@@ -425,14 +472,19 @@ async function guarded(
         { ...ctx, maxBodyBytes: t.policy.limits.maxBodyBytes },
         () => m.retries.inc({ pool: t.pool.cfg.id }),
         (kind) => m.upstreamErrors.inc({ pool: t.pool.cfg.id, kind }),
+        gate,
       );
       rec.status = r.status;
       rec.upstream = r.member?.key ?? null;
       rec.upstreamMs = r.upstreamMs === null ? null : Math.round(r.upstreamMs * 100) / 100;
       rec.bytesOut = r.bytesOut;
+      if (r.refused && refusal) refuse(refusal);
       return;
     }
     let member: string | null = null;
+    // A refresh in the background (stale-while-revalidate) may finish after this request's record
+    // was written: from then on its WAF findings only count in the metrics.
+    let answered = false;
     const t0 = performance.now();
     const out = await deps.cache.handle(
       { method: method as 'GET' | 'HEAD', host: rec.host, path: req.url ?? '/', headers: req.headers },
@@ -441,10 +493,32 @@ async function guarded(
         const r = await fetchBuffered(req, t.pool, ctx, conditional, (kind) =>
           m.upstreamErrors.inc({ pool: t.pool.cfg.id, kind }),
         );
-        member = r.member.key;
+        if (!answered) member = r.member.key;
+        if (waf) {
+          // Inspected before the cache may store it, as the GET every later hit is served from.
+          const limit = waf.peekBytes('GET', r.status, r.headers);
+          const head = limit > 0 ? r.body.subarray(0, limit) : undefined;
+          const result = await waf.response('GET', r.status, r.headers, head, r.body.length <= limit);
+          const stop = judgeResponse(result, t, deps, answered ? undefined : rec);
+          if (stop) {
+            if (!answered) refusal = stop;
+            // Never stored, never served: this request answers 403, others waiting fetch their own.
+            return { status: 403, headers: { 'cache-control': 'no-store' }, body: Buffer.alloc(0) };
+          }
+          // Sent on uninspected, as ModSecurity would, but not kept to be served to everyone.
+          if (result.timedOut)
+            return { status: r.status, headers: { ...r.headers, 'cache-control': 'no-store' }, body: r.body };
+        }
         return { status: r.status, headers: r.headers, body: r.body };
       },
     );
+    answered = true;
+    if (refusal) {
+      rec.cache = out.status;
+      rec.upstream = member;
+      m.cache.inc({ store: t.store, result: out.status });
+      return refuse(refusal);
+    }
     rec.cache = out.status;
     rec.upstream = member;
     rec.upstreamMs = member ? Math.round((performance.now() - t0) * 100) / 100 : null;

@@ -68,13 +68,13 @@ export function createMetrics(registry: Registry = register, sources: MetricSour
     }),
     wafMatches: new Counter({
       name: `${p}waf_matches_total`,
-      help: 'WAF rule matches by store, rule id and whether the request was blocked or only detected',
+      help: 'WAF rule matches, request and response phases, by store, rule id and whether the exchange was blocked or only detected',
       labelNames: ['store', 'rule', 'action'] as const,
       registers: [registry],
     }),
     wafTimeouts: new Counter({
       name: `${p}waf_timeouts_total`,
-      help: 'Requests the WAF could not inspect within its deadline (refused when the store blocks)',
+      help: 'Requests and responses the WAF could not inspect within its deadline (requests are refused when the store blocks, responses sent on)',
       labelNames: ['store'] as const,
       registers: [registry],
     }),

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EdgeProcess, get, shopSnapshot, Upstream, writeSnapshot } from './harness.ts';
+import { EdgeProcess, get, shopSnapshot, Upstream, until, writeSnapshot } from './harness.ts';
 
 /** Which upstream answered a GET, by the port it puts in `x-upstream`. */
 async function servedBy(edge: EdgeProcess): Promise<string> {
   const r = await get(edge.http, '/p');
   return r.status === 200 ? String(r.headers['x-upstream']) : `HTTP ${r.status}`;
-}
-
-async function until(what: string, f: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await f())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe("a route's fallback pool (a store's app pods behind its Varnish)", { timeout: 120_000 }, () => {

@@ -239,3 +239,12 @@ export async function load(port: number, ms: number, during?: () => Promise<void
   await agent.close();
   return { ok, failures };
 }
+
+/** Resolves once `f` holds, checking every 100 ms; fails naming `what` after `ms`. */
+export async function until(what: string, f: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

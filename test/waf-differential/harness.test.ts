@@ -39,6 +39,7 @@ describe('reference configuration', () => {
     assert.match(conf, /modsecurity_rules_file \/tmp\/ref\/main\.conf;/);
     assert.match(conf, /proxy_pass http:\/\/origin;/);
     assert.match(conf, /listen unix:\/tmp\/ref\/upstream\.sock;\n\s+location \/ \{ return 200 "ok"; \}/);
+    assert.match(conf, /location \/__responses\/ \{\n\s+alias \/tmp\/ref\/responses\/;/);
     assert.doesNotMatch(conf, /\/etc\/nginx|\/var\/log/);
     assert.doesNotMatch(renderNginxConf({ ...layout, root: false }), /user root/);
   });
@@ -69,6 +70,13 @@ describe('reference configuration', () => {
     const on = renderModSecurityConf(layout);
     assert.equal(on.split('\n')[0], `Include ${BASE_CONF}`);
     assert.match(readFileSync(BASE_CONF, 'utf8'), /^SecRuleEngine On$/m);
+    assert.match(
+      on,
+      /^SecResponseBodyAccess On$/m,
+      "a store's default response-body settings, as the edge's",
+    );
+    assert.match(on, /^SecResponseBodyMimeType text\/plain text\/html text\/xml$/m);
+    assert.match(on, /^SecResponseBodyLimitAction ProcessPartial$/m);
     assert.match(on, /^SecAuditEngine On$/m);
     assert.match(on, /^SecAuditLogFormat JSON$/m);
     assert.match(on, /^SecAuditLog \/tmp\/ref\/audit\.json$/m);

@@ -19,8 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { BASE_CONF } from '../../src/edge/waf/index.ts';
+import { WafSettings } from '../../src/contracts/snapshot.ts';
+import { BASE_CONF, responseBodyDirectives } from '../../src/edge/waf/index.ts';
 import { freePort } from '../edge/harness.ts';
+import { RESPONSE_CASES, RESPONSE_PREFIX, RESPONSE_TYPES } from './corpus-responses.ts';
 
 /** The header that carries a corpus id, so the audit log can be read per request. */
 export const CORPUS_ID_HEADER = 'X-Request-Id';
@@ -125,7 +127,10 @@ export function nginxArgv(dir: string): string[] {
   ];
 }
 
-/** nginx.conf: the WAF server on the port, proxying to an nginx server on a unix socket that answers "ok". */
+/**
+ * nginx.conf: the WAF server on the port, proxying to an nginx server on a unix socket that answers
+ * "ok" — and the response cases (corpus-responses.ts) as static files under their prefix.
+ */
 export function renderNginxConf(l: ReferenceLayout): string {
   const d = l.dir;
   // `return 200` in the WAF server itself answers in nginx's rewrite phase, before the connector runs
@@ -155,6 +160,12 @@ http {
   server {
     listen unix:${d}/upstream.sock;
     location / { return 200 "ok"; }
+    location ${RESPONSE_PREFIX} {
+      alias ${d}/responses/;
+      types { ${Object.entries(RESPONSE_TYPES)
+        .map(([ext, type]) => `${type} ${ext};`)
+        .join(' ')} }
+    }
   }
   server {
     listen 127.0.0.1:${l.port} default_server;
@@ -173,12 +184,17 @@ http {
 
 /**
  * modsecurity.conf: the edge's own engine settings (src/edge/waf/conf/base.conf, Debian's recommended
- * rules and limits with the engine on), so both sides differ only in their engines; then a JSON
- * audit log in the layout's directory for the matched rule ids.
+ * rules and limits with the engine on) and a store's default response-body settings as the edge
+ * writes them, so both sides differ only in their engines; then a JSON audit log in the layout's
+ * directory for the matched rule ids.
  */
 export function renderModSecurityConf(l: ReferenceLayout): string {
   const d = l.dir;
+  const responseBodies = responseBodyDirectives(WafSettings.parse({}))
+    .map((c) => [c.name, ...c.args].join(' '))
+    .join('\n');
   return `Include ${BASE_CONF}
+${responseBodies}
 SecTmpDir ${d}/tmp/
 SecDataDir ${d}/tmp/
 SecAuditEngine ${l.auditLog ? 'On' : 'Off'}
@@ -249,6 +265,8 @@ export function ensureReferencePackages(): void {
 /** Writes a layout's configuration files and temp folders. */
 export function writeLayout(l: ReferenceLayout): void {
   mkdirSync(join(l.dir, 'tmp'), { recursive: true });
+  mkdirSync(join(l.dir, 'responses'), { recursive: true });
+  for (const c of RESPONSE_CASES) writeFileSync(join(l.dir, 'responses', c.name), c.body, 'latin1');
   writeFileSync(join(l.dir, 'nginx.conf'), renderNginxConf(l));
   writeFileSync(join(l.dir, 'modsecurity.conf'), renderModSecurityConf(l));
   writeFileSync(join(l.dir, 'crs-setup.conf'), renderCrsSetup(l.paranoia));

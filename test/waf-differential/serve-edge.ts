@@ -1,7 +1,7 @@
 /**
  * Runs the Triplane edge with its WAF in front of an upstream that answers "ok", until SIGINT or
  * SIGTERM, for benchmarks and by hand:
- *   node --import tsx test/waf-differential/serve-edge.ts --paranoia 1 [--workers 2] [--mode block]
+ *   node --import tsx test/waf-differential/serve-edge.ts --paranoia 1 [--workers 2] [--mode block] [--response-body on|off]
  * Prints `ready http://127.0.0.1:PORT` once the edge is ready. Hosts: shop.localhost.
  */
 import { createServer } from 'node:http';
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     paranoia: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
     mode: { type: 'string', default: 'block' },
+    'response-body': { type: 'string', default: 'on' },
   },
 });
 const paranoia = Number(values.paranoia);
@@ -26,6 +27,9 @@ const problems = [
   ...(['off', 'detect', 'block'].includes(values.mode!)
     ? []
     : [`--mode: expected off, detect or block, got "${values.mode}"`]),
+  ...(['on', 'off'].includes(values['response-body']!)
+    ? []
+    : [`--response-body: expected on or off, got "${values['response-body']}"`]),
 ];
 if (problems.length > 0) {
   console.error(problems.join('\n'));
@@ -43,7 +47,9 @@ const port = (upstream.address() as { port: number }).port;
 
 const edge = new EdgeProcess([]);
 const file = join(edge.dataDir, 'snapshot.json');
-const snap = shopSnapshot(1, [port], { waf: { mode: values.mode, paranoia } });
+const snap = shopSnapshot(1, [port], {
+  waf: { mode: values.mode, paranoia, responseBody: { enabled: values['response-body'] === 'on' } },
+});
 // The benchmark measures the WAF, not the edge's own per-client limits.
 (snap.policies as Record<string, unknown>[])[0]!.limits = { maxConnectionsPerIp: 100_000 };
 writeSnapshot(file, snap);

@@ -3,6 +3,7 @@
  * `--no-install-recommends` it must be named: without it `pod create` fails ("finding pause binary").
  * netavark sets up bridge networks with iptables and fails with "No such file or directory" without it.
  * modsecurity-crs is the OWASP Core Rule Set the edge's WAF runs, exactly as Debian ships it.
+ * restic keeps the stores' backup repositories (deduplicated, encrypted).
  */
 export const REQUIRED_PACKAGES = [
   'podman',
@@ -17,6 +18,7 @@ export const REQUIRED_PACKAGES = [
   'catatonit',
   'iptables',
   'modsecurity-crs',
+  'restic',
 ] as const;
 
 /** One of the packages in {@link REQUIRED_PACKAGES}. */

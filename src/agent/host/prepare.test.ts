@@ -40,11 +40,12 @@ describe('planHostPrepare', () => {
         'catatonit',
         'iptables',
         'modsecurity-crs',
+        'restic',
       ],
     ]);
     assert.equal(
       steps[0]!.why,
-      'crun, slirp4netns, fuse-overlayfs, netavark, aardvark-dns, catatonit, iptables, modsecurity-crs are not installed',
+      'crun, slirp4netns, fuse-overlayfs, netavark, aardvark-dns, catatonit, iptables, modsecurity-crs, restic are not installed',
     );
   });
 

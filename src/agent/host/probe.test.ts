@@ -121,6 +121,7 @@ describe('probeHost', () => {
       'catatonit',
       'iptables',
       'modsecurity-crs',
+      'restic',
     ]);
     assert.equal(HOST_PROBES.tun.env?.LC_ALL, 'C');
   });

@@ -17,6 +17,7 @@ import { type ApplyFn, Converger } from './converge.ts';
 import { judgeDesired, readVersion } from './judge.ts';
 import { observeStore } from './observe.ts';
 import { type Identity, normalizeUrl, readApplied, readIdentity, writeIdentity } from './state.ts';
+import { runTask } from './tasks.ts';
 
 /** How a node agent finds, joins and follows its control plane. */
 export interface RemoteAgentOptions {
@@ -85,6 +86,7 @@ export class RemoteAgent {
   private after = 0;
   private desiredVersion = 0;
   private pollLoop: Promise<void> = Promise.resolve();
+  private taskLoop: Promise<void> = Promise.resolve();
   private superviseLoop: Promise<void> = Promise.resolve();
   private reportTimer: NodeJS.Timeout | undefined;
   private reporting: Promise<void> | undefined;
@@ -159,6 +161,7 @@ export class RemoteAgent {
     this.superviseLoop = this.supervise();
     this.converger.start();
     this.pollLoop = this.poll();
+    this.taskLoop = this.tasks();
     this.reportTimer = setInterval(() => this.requestReport(), this.o.reportIntervalMs ?? 10_000);
     this.requestReport();
     this.o.log.info(
@@ -174,6 +177,7 @@ export class RemoteAgent {
     this.abort.abort();
     clearInterval(this.reportTimer);
     await this.pollLoop;
+    await this.taskLoop;
     await this.converger?.stop();
     await this.superviseLoop;
     await this.reporting;
@@ -272,6 +276,49 @@ export class RemoteAgent {
       await sleep(this.o.superviseIntervalMs ?? 10_000, undefined, { signal: this.abort.signal }).catch(
         () => {},
       );
+    }
+  }
+
+  /**
+   * Claims and runs node tasks (backups, verifications, restores, retention) one at a time. They
+   * run beside the converger and the supervisor, not in their lane: a backup can take an hour, and
+   * self-healing must not wait for it. A task the agent cannot finish because it stops is left to
+   * its lease: the control plane takes it back when the lease expires.
+   */
+  private async tasks(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const task = await this.client!.claimTask(this.identity!.agentToken, 30_000, this.abort.signal);
+        failures = 0;
+        if (!task) continue;
+        this.o.log.info({ task: task.id, op: task.op }, 'task claimed');
+        let outcome: { ok: boolean; result: unknown; error: string | null };
+        try {
+          const result = await runTask(task, {
+            dataDir: this.o.dataDir,
+            executor: this.o.executor,
+            log: this.o.log,
+            userOf: (store) => this.userOf(store),
+          });
+          outcome = { ok: true, result, error: null };
+        } catch (e) {
+          outcome = { ok: false, result: null, error: codedMessage(e) };
+        }
+        this.o.log[outcome.ok ? 'info' : 'error'](
+          { task: task.id, op: task.op, err: outcome.error ?? undefined },
+          outcome.ok ? 'task done' : 'task failed',
+        );
+        await this.client!.taskOutcome(task.id, outcome, this.identity!.agentToken);
+      } catch (e) {
+        if (this.stopped) break;
+        failures++;
+        if (failures === 1)
+          this.o.log.warn({ err: codedMessage(e) }, 'task claim failed; retrying with backoff');
+        await sleep(backoffDelay(failures - 1, this.o.pollBackoff), undefined, {
+          signal: this.abort.signal,
+        }).catch(() => {});
+      }
     }
   }
 

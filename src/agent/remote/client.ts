@@ -1,5 +1,11 @@
 import { Agent, request } from 'undici';
-import { JoinRequest, JoinResponse, type NodeReport } from '../../contracts/fleet.ts';
+import {
+  AgentTask,
+  JoinRequest,
+  JoinResponse,
+  type NodeReport,
+  type TaskOutcome,
+} from '../../contracts/fleet.ts';
 import { AgentError } from '../errors.ts';
 import { normalizeUrl } from './state.ts';
 
@@ -68,8 +74,47 @@ export class ControlClient {
    * undefined for a 204 (nothing newer while the request was held).
    */
   async desired(after: number, token: string, timeoutMs: number, signal: AbortSignal): Promise<unknown> {
-    const res = await request(`${this.base}/api/agent/desired?after=${after}`, {
-      method: 'GET',
+    const text = await this.held(
+      'GET',
+      `/api/agent/desired?after=${after}`,
+      'a desired-state poll',
+      token,
+      timeoutMs,
+      signal,
+    );
+    if (text === undefined) return undefined;
+    const body = safeJson(text);
+    if (body === undefined) {
+      throw new AgentError('TP_AGENT_CONTROL_BODY', `desired state is not JSON: ${text.slice(0, 300)}`);
+    }
+    return body;
+  }
+
+  /** Claims the node's next task: undefined when none came while the request was held. */
+  async claimTask(token: string, timeoutMs: number, signal: AbortSignal): Promise<AgentTask | undefined> {
+    const text = await this.held('POST', '/api/agent/tasks/claim', 'a task claim', token, timeoutMs, signal);
+    if (text === undefined) return undefined;
+    const parsed = AgentTask.safeParse(safeJson(text));
+    if (!parsed.success) {
+      throw new AgentError(
+        'TP_AGENT_CONTROL_BODY',
+        `task is not an AgentTask: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** A request the control plane may hold: the body of a 200, undefined for a 204, else a coded error. */
+  private async held(
+    method: 'GET' | 'POST',
+    path: string,
+    what: string,
+    token: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const res = await request(`${this.base}${path}`, {
+      method,
       headers: { authorization: `Bearer ${token}` },
       dispatcher: this.dispatcher,
       signal,
@@ -84,15 +129,32 @@ export class ControlClient {
     if (res.statusCode !== 200) {
       throw new AgentError(
         'TP_AGENT_CONTROL_STATUS',
-        `control plane answered ${res.statusCode} to a desired-state poll: ${text.slice(0, 300)}`,
+        `control plane answered ${res.statusCode} to ${what}: ${text.slice(0, 300)}`,
         { status: res.statusCode },
       );
     }
-    const body = safeJson(text);
-    if (body === undefined) {
-      throw new AgentError('TP_AGENT_CONTROL_BODY', `desired state is not JSON: ${text.slice(0, 300)}`);
+    return text;
+  }
+
+  /** Reports how a task ended; the control plane answers 204. */
+  async taskOutcome(id: string, outcome: TaskOutcome, token: string): Promise<void> {
+    const timeout = this.o.requestTimeoutMs ?? 10_000;
+    const res = await request(`${this.base}/api/agent/tasks/${encodeURIComponent(id)}/outcome`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(outcome),
+      dispatcher: this.dispatcher,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 204) {
+      throw new AgentError(
+        'TP_AGENT_CONTROL_STATUS',
+        `control plane answered ${res.statusCode} to a task outcome: ${text.slice(0, 300)}`,
+        { status: res.statusCode },
+      );
     }
-    return body;
   }
 
   /** Sends what the node observed; the control plane answers 204. */

@@ -62,6 +62,31 @@ async function applied(fx: ApiFixture): Promise<void> {
   await fx.state.events.record({ storeId: 'demo', kind: 'seeded', message: 'seeded' });
 }
 
+async function withBackup(fx: ApiFixture): Promise<void> {
+  await applied(fx);
+  await fx.state.backups.create({
+    id: 'bak_test',
+    storeId: 'demo',
+    environment: 'production',
+    reason: 'manual',
+    verify: true,
+  });
+  await fx.state.backups.taken('bak_test', {
+    snapshotId: 'a'.repeat(64),
+    takenAt: '2026-11-30T03:30:00.000Z',
+    sizeBytes: 10,
+    addedBytes: 10,
+    durationMs: 1,
+    dumpSha256: 'b'.repeat(64),
+    tables: 1,
+    mediaFiles: 0,
+  });
+  await fx.state.jobs.enqueue({
+    id: 'job_test',
+    kind: 'backup.create',
+    payload: { backupId: 'bak_test', store: 'demo' },
+  });
+}
 async function withDomain(fx: ApiFixture): Promise<void> {
   await fx.state.domains.add('shop.example.com', 'demo');
 }
@@ -351,6 +376,73 @@ const CASES: readonly RouteCase[] = [
   },
   {
     method: 'POST',
+    url: '/api/stores/demo/backups',
+    access: 'developer',
+    setup: applied,
+    body: {},
+    status: 201,
+    action: 'backup.create',
+    invalid: { body: { environment: 'qa' }, paths: ['body.environment'] },
+    expect: async (res, fx) => {
+      assert.equal(res.json().backup.status, 'queued');
+      assert.equal((await fx.state.jobs.get(res.json().operation))?.kind, 'backup.create');
+    },
+  },
+  {
+    method: 'GET',
+    url: '/api/stores/demo/backups',
+    access: 'viewer',
+    setup: withBackup,
+    status: 200,
+    invalid: {
+      url: '/api/stores/demo/backups?environment=qa&pruned=maybe',
+      paths: ['query.environment', 'query.pruned'],
+    },
+    expect: (res) =>
+      assert.deepEqual(
+        res.json().map((b: { id: string }) => b.id),
+        ['bak_test'],
+      ),
+  },
+  {
+    method: 'GET',
+    url: '/api/stores/demo/backups/bak_test',
+    access: 'viewer',
+    setup: withBackup,
+    status: 200,
+    invalid: { who: 'root', url: '/api/stores/Demo!/backups/bak_test', paths: ['params.store'] },
+    expect: (res) => assert.equal(res.json().snapshot.tables, 1),
+  },
+  {
+    method: 'POST',
+    url: '/api/stores/demo/backups/bak_test/verify',
+    access: 'developer',
+    setup: withBackup,
+    status: 201,
+    action: 'backup.verify',
+    invalid: { who: 'root', url: '/api/stores/Demo!/backups/bak_test/verify', paths: ['params.store'] },
+  },
+  {
+    method: 'POST',
+    url: '/api/stores/demo/backups/bak_test/restore',
+    access: 'owner',
+    setup: withBackup,
+    body: {},
+    status: 201,
+    action: 'backup.restore',
+    invalid: { body: { to: 'Not A Store', more: 1 }, paths: ['body.to', 'body'] },
+  },
+  {
+    method: 'GET',
+    url: '/api/stores/demo/operations/job_test',
+    access: 'viewer',
+    setup: withBackup,
+    status: 200,
+    invalid: { who: 'root', url: '/api/stores/Demo!/operations/job_test', paths: ['params.store'] },
+    expect: (res) => assert.equal(res.json().status, 'queued'),
+  },
+  {
+    method: 'POST',
     url: '/api/users',
     access: 'admin',
     body: { name: 'carol' },
@@ -585,7 +677,9 @@ test('the table covers every route of the OpenAPI document', async (t) => {
             .replace(/\/stacks\/1$/, '/stacks/{version}')
             .replace(/\/(domains|certificates)\/shop\.example\.com$/, '/$1/{hostname}')
             .replace(/\/members\/\w+$/, '/members/{user}')
-            .replace(/\/tokens\/:viewer-ci$/, '/tokens/{id}')}`,
+            .replace(/\/tokens\/:viewer-ci$/, '/tokens/{id}')
+            .replace(/\/backups\/bak_test/, '/backups/{backup}')
+            .replace(/\/operations\/job_test$/, '/operations/{operation}')}`,
       ),
     ),
   ].sort();

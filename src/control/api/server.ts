@@ -12,6 +12,7 @@ import { ApiError } from '../errors.ts';
 import { type State, StateError } from '../state/index.ts';
 import { audited } from './audit.ts';
 import { authenticate, authorize } from './auth.ts';
+import { backups } from './backups.ts';
 import { domains } from './domains.ts';
 import { events } from './events.ts';
 import { openApiDocument, type RegisteredRoute } from './openapi.ts';
@@ -186,7 +187,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       }),
     ]),
   );
-  for (const plugin of [stores, stacks, policies, domains, purge, users, events]) app.register(plugin(deps));
+  for (const plugin of [stores, stacks, policies, domains, purge, users, events, backups])
+    app.register(plugin(deps));
   for (const plugin of deps.plugins ?? []) app.register(plugin);
   return app;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import { JoinResponse, NodeDesired } from '../../contracts/fleet.ts';
+import { AgentTask, JoinResponse, NodeDesired } from '../../contracts/fleet.ts';
+import { nodeTaskKind } from './agent-routes.ts';
 import { stackPayload } from './stack-payload.ts';
 import { fleet, observed, report, spec, storeWithStack, until, upstream } from './testing.ts';
 
@@ -147,4 +148,65 @@ test('fails a report with every invalid field listed, and stores a valid one', a
   // The report triggers a snapshot pass that routes the store to the reported Varnish.
   await until('a snapshot routing shop', async () => (await state.snapshots.latest())?.routes.length === 1);
   assert.deepEqual((await state.snapshots.latest())?.pools[0]?.members, [{ host: '127.0.0.1', port: 8101 }]);
+});
+
+test('a node claims its own tasks only, and reports how each ended', async (t) => {
+  const f = await fleet(t, { holdMs: 200, taskHoldMs: 300 });
+  const tokens: Record<string, { nodeId: string; auth: { authorization: string } }> = {};
+  for (const name of ['app-1', 'app-2']) {
+    const { token } = await f.state.joinTokens.create(60_000);
+    const res = await f.app.inject({
+      method: 'POST',
+      url: '/api/agent/join',
+      payload: { joinToken: token, name },
+    });
+    const join = JoinResponse.parse(res.json());
+    tokens[name] = { nodeId: join.nodeId, auth: { authorization: `Bearer ${join.agentToken}` } };
+  }
+  const one = tokens['app-1']!;
+  const two = tokens['app-2']!;
+  const task = {
+    op: 'backup.prune',
+    repositoryKey: 'k'.repeat(32),
+    target: { store: 'shop', databaseName: 'store', databaseImage: 'localhost/triplane/mariadb:latest' },
+    now: '2026-11-30T03:30:00.000Z',
+    retentionDays: 7,
+  };
+  const job = await f.state.jobs.enqueue({ kind: nodeTaskKind(one.nodeId), payload: task, maxAttempts: 1 });
+
+  const t0 = Date.now();
+  const other = await f.app.inject({ method: 'POST', url: '/api/agent/tasks/claim', headers: two.auth });
+  assert.equal(other.statusCode, 204, 'app-2 has no task: its claim is held, then empty');
+  assert.ok(Date.now() - t0 >= 250);
+
+  const mine = await f.app.inject({ method: 'POST', url: '/api/agent/tasks/claim', headers: one.auth });
+  assert.equal(mine.statusCode, 200);
+  assert.deepEqual(AgentTask.parse(mine.json()), { ...task, id: job.id });
+  assert.equal((await f.state.jobs.get(job.id))?.status, 'running');
+
+  const stolen = await f.app.inject({
+    method: 'POST',
+    url: `/api/agent/tasks/${job.id}/outcome`,
+    headers: two.auth,
+    payload: { ok: true, result: { removed: [] } },
+  });
+  assert.equal(stolen.statusCode, 409, 'a node cannot end another node’s task');
+  const bad = await f.app.inject({
+    method: 'POST',
+    url: `/api/agent/tasks/${job.id}/outcome`,
+    headers: one.auth,
+    payload: { ok: 'yes' },
+  });
+  assert.equal(bad.statusCode, 400);
+  const done = await f.app.inject({
+    method: 'POST',
+    url: `/api/agent/tasks/${job.id}/outcome`,
+    headers: one.auth,
+    payload: { ok: false, error: 'TP_CMD_FAILED: restic exited 1' },
+  });
+  assert.equal(done.statusCode, 204);
+  const ended = await f.state.jobs.get(job.id);
+  assert.deepEqual([ended?.status, ended?.error], ['failed', 'TP_CMD_FAILED: restic exited 1']);
+  const anon = await f.app.inject({ method: 'POST', url: '/api/agent/tasks/claim' });
+  assert.equal(anon.statusCode, 401);
 });

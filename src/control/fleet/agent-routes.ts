@@ -1,5 +1,12 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { JoinRequest, type JoinResponse, type NodeDesired, NodeReport } from '../../contracts/fleet.ts';
+import {
+  type AgentTask,
+  JoinRequest,
+  type JoinResponse,
+  type NodeDesired,
+  NodeReport,
+  TaskOutcome,
+} from '../../contracts/fleet.ts';
 import { ApiError, parseOrThrow } from '../errors.ts';
 import type { JsonValue, Node, State } from '../state/index.ts';
 import type { LongPollHub } from './hub.ts';
@@ -14,7 +21,12 @@ export interface AgentRoutesDeps {
   readonly snapshots: { onChange(): void };
   /** Hold of a desired-state poll. @default the hub's (25 s) */
   readonly holdMs?: number;
+  /** Hold of a task claim with nothing to claim. @default 20_000 */
+  readonly taskHoldMs?: number;
 }
+
+/** The job kind of the tasks for one node (src/contracts/fleet.ts, node tasks). */
+export const nodeTaskKind = (nodeId: string) => `node:${nodeId}`;
 
 /**
  * The agent side of the fleet protocol (src/contracts/fleet.ts): join with a one-time token, long-poll
@@ -30,6 +42,11 @@ export function agentRoutes(deps: AgentRoutesDeps): FastifyPluginAsync {
   };
 
   return async (app) => {
+    // Held task claims end when the server closes, as held polls do (the hub releases those).
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
     const joinConfig = selfAuthenticated('Register a node with a one-time join token (agent)');
     app.post('/api/agent/join', { config: joinConfig }, async (request, reply) => {
       const join = parseOrThrow(JoinRequest, request.body, 'join request');
@@ -56,6 +73,40 @@ export function agentRoutes(deps: AgentRoutesDeps): FastifyPluginAsync {
       const body: NodeDesired = { nodeId: node.id, version: desired.version, stores: [...doc.stores] };
       return reply.code(200).send(body);
     });
+
+    // Tasks are queued by the jobs process, another process: the hold re-reads the queue, which
+    // is one indexed query, rather than waiting for a signal that could not cross.
+    const claimConfig = selfAuthenticated('Claim the next task for this node (agent token)');
+    app.post('/api/agent/tasks/claim', { config: claimConfig }, async (request, reply) => {
+      const node = await authenticate(request);
+      const kind = nodeTaskKind(node.id);
+      const until = Date.now() + (deps.taskHoldMs ?? 20_000);
+      let closed = false;
+      request.raw.once('close', () => {
+        closed = true;
+      });
+      for (;;) {
+        const job = await state.jobs.claim(node.id, [kind]);
+        if (job) return reply.code(200).send({ ...(job.payload as object), id: job.id } as AgentTask);
+        if (closed || closing || Date.now() >= until) return reply.code(204).send();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
+
+    const outcomeConfig = selfAuthenticated('Report how a task ended (agent token)');
+    app.post<{ Params: { id: string } }>(
+      '/api/agent/tasks/:id/outcome',
+      { config: outcomeConfig },
+      async (request, reply) => {
+        const node = await authenticate(request);
+        const outcome = parseOrThrow(TaskOutcome, request.body, 'task outcome');
+        // complete/fail only succeed for the worker holding the job: a node cannot end another's task.
+        if (outcome.ok)
+          await state.jobs.complete(request.params.id, node.id, (outcome.result ?? null) as JsonValue);
+        else await state.jobs.fail(request.params.id, node.id, outcome.error ?? 'the task failed');
+        return reply.code(204).send();
+      },
+    );
 
     const reportConfig = selfAuthenticated('Report what the node observes (agent token)');
     app.post('/api/agent/report', { config: reportConfig }, async (request, reply) => {

@@ -62,6 +62,8 @@ test('inside the API server, fleet routes use their own tokens and the status vi
     '/api/agent/desired',
     '/api/agent/join',
     '/api/agent/report',
+    '/api/agent/tasks/claim',
+    '/api/agent/tasks/{id}/outcome',
     '/api/edge/access-log',
     '/api/edge/ack',
     '/api/edge/snapshot',

@@ -16,6 +16,8 @@ export interface FleetRoutesDeps {
   readonly edgeToken?: string | undefined;
   /** Hold of desired-state and snapshot polls. @default the hub's (25 s) */
   readonly holdMs?: number;
+  /** Hold of a node's task claim with nothing to claim. @default 20_000 */
+  readonly taskHoldMs?: number;
 }
 
 /**

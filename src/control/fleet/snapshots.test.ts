@@ -202,3 +202,24 @@ test('publishes a new version only when the content changes, and wakes held edge
   );
   assert.equal((await state.snapshots.latest())?.version, 2);
 });
+
+test('a store in maintenance has its policy say so; the others are untouched', () => {
+  const { content } = buildSnapshot(
+    sources({
+      reports: [
+        report([
+          observed('shop', [upstream('varnish', 8101)]),
+          observed('blog', [upstream('varnish', 8102)]),
+        ]),
+      ],
+      maintenance: ['shop'],
+    }),
+  );
+  assert.deepEqual(
+    (content.policies ?? []).map((p) => [p.store, p.maintenance]),
+    [
+      ['blog', false],
+      ['shop', true],
+    ],
+  );
+});

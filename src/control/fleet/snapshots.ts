@@ -34,6 +34,8 @@ export interface SnapshotSources {
   readonly policies: readonly { readonly storeId: string; readonly policy: unknown }[];
   /** The latest report of every node that sent one. */
   readonly reports: readonly NodeReport[];
+  /** Stores in maintenance (a restore is writing them): the edge answers them with 503. */
+  readonly maintenance?: readonly string[];
 }
 
 /** A built snapshot body and what had to be left out of it, each problem naming the store or host. */
@@ -146,7 +148,8 @@ export function buildSnapshot(src: SnapshotSources): BuiltSnapshot {
     }
     routes.push(...piece.snapshot.routes);
     pools.push(...piece.snapshot.pools);
-    policies.push(...piece.snapshot.policies);
+    const down = src.maintenance?.includes(store.id) ?? false;
+    policies.push(...piece.snapshot.policies.map((p) => (down ? { ...p, maintenance: true } : p)));
   }
   const certificates: z.infer<typeof Certificate>[] = [];
   for (const c of src.certificates) {
@@ -253,6 +256,7 @@ export async function readSources(state: State): Promise<{ sources: SnapshotSour
     certificates: await state.certificates.list(),
     policies: await state.policies.list(),
     reports,
+    maintenance: (await state.maintenance.list()).map((m) => m.storeId),
   };
   return { sources, problems };
 }

@@ -110,7 +110,10 @@ export interface Fleet {
  * A fastify app with the fleet routes over a temporary SQLite state. The reconciler and builder are
  * not started (no timers); their `onChange` triggers still run passes. Everything stops after the test.
  */
-export async function fleet(t: TestContext, o: { edgeToken?: string; holdMs?: number } = {}): Promise<Fleet> {
+export async function fleet(
+  t: TestContext,
+  o: { edgeToken?: string; holdMs?: number; taskHoldMs?: number } = {},
+): Promise<Fleet> {
   const { state, cleanup } = await openTempState();
   const hub = new LongPollHub();
   const reconciler = new Reconciler({ state, hub });

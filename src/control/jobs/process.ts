@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { openState } from '../state/index.ts';
+import { BACKUP_SCHEDULE, backupHandlers, keyFileIn } from './backups/index.ts';
 import { BUILTIN_SCHEDULE, builtinHandlers } from './builtin.ts';
 import { JobRunner } from './runner.ts';
 import { Scheduler } from './schedule.ts';
@@ -45,10 +46,10 @@ export async function runJobsProcess(o: {
   const runner = new JobRunner({
     state,
     workerId: `${hostname()}:${process.pid}`,
-    handlers: builtinHandlers(state),
+    handlers: { ...builtinHandlers(state), ...backupHandlers({ state, keyFile: keyFileIn(o.dataDir) }) },
     log: o.log,
   });
-  const scheduler = new Scheduler({ state, jobs: BUILTIN_SCHEDULE, log: o.log });
+  const scheduler = new Scheduler({ state, jobs: [...BUILTIN_SCHEDULE, ...BACKUP_SCHEDULE], log: o.log });
   runner.start();
   scheduler.start();
   o.log.info({ pid: process.pid }, 'jobs process started');

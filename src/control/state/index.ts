@@ -15,7 +15,10 @@
  * - `audit_events` and `store_events` (no foreign keys: they outlive what they mention).
  * - `edge_snapshot_head` (one row: the latest version and its content digest), `edge_snapshots`
  *   (immutable, versioned) and `edge_acks` (what each edge answered).
- * - `access_logs` (edge records, pruned by age and count) and `jobs` (the work queue).
+ * - `access_logs` (edge records, pruned by age and count) and `jobs` (the work queue; jobs of kind
+ *   `node:<id>` are tasks an agent claims and runs on its node).
+ * - `backups` (each store backup from queued to verified, with its restic snapshot's figures) and
+ *   `maintenance` (stores the edge answers with 503 while a restore writes them).
  *
  * Concurrency guarantees, on both databases:
  * - Version counters (stack versions, policy versions, desired-state versions, snapshot versions) are

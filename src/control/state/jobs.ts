@@ -30,6 +30,8 @@ export interface Job {
 
 /** What `enqueue` takes; defaults are written where they are declared. */
 export interface NewJob {
+  /** @default a new id */
+  readonly id?: string;
   readonly kind: string;
   readonly payload?: JsonValue;
   /** @default 3 */
@@ -120,7 +122,7 @@ export class JobsRepository {
   async enqueue(job: NewJob): Promise<Job> {
     const now = this.x.clock();
     const row: JobsTable = {
-      id: newId('job', now),
+      id: job.id ?? newId('job', now),
       kind: job.kind,
       payload: canonicalJson(job.payload ?? null),
       status: 'queued',

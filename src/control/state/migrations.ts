@@ -241,9 +241,45 @@ const initial: Migration = {
   },
 };
 
+const backups: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('backups')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('store_id', 'text', (c) => c.notNull().references('stores.id').onDelete('cascade'))
+      .addColumn('environment', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('node_id', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('taken_at', 'bigint')
+      .addColumn('snapshot', 'text')
+      .addColumn('verifying', 'integer', (c) => c.notNull())
+      .addColumn('verification', 'text')
+      .addColumn('error', 'text')
+      .addCheckConstraint(
+        'backups_status_check',
+        sql`status in ('queued', 'running', 'succeeded', 'failed', 'pruned')`,
+      )
+      .execute();
+    await db.schema
+      .createTable('maintenance')
+      .addColumn('store_id', 'text', (c) => c.primaryKey().references('stores.id').onDelete('cascade'))
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('since', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('backups_store_idx')
+      .on('backups')
+      .columns(['store_id', 'environment', 'created_at'])
+      .execute();
+  },
+};
+
 /** The migrations, by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_backups': backups,
 };
 
 /** Hands the in-code migrations to Kysely's Migrator (no migration files on disk to ship). */

@@ -182,6 +182,33 @@ export interface JobsTable {
   result: string | null;
 }
 
+export type BackupStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'pruned';
+
+export interface BackupsTable {
+  id: string;
+  store_id: string;
+  environment: EnvironmentName;
+  status: BackupStatus;
+  reason: 'scheduled' | 'manual' | 'pre-restore';
+  node_id: string | null;
+  created_at: number;
+  /** When the snapshot's dump began (epoch ms), once taken. */
+  taken_at: number | null;
+  /** BackupTaken as JSON, once taken. */
+  snapshot: string | null;
+  verifying: number;
+  /** Verification as JSON. */
+  verification: string | null;
+  error: string | null;
+}
+
+/** Stores the edge answers with a maintenance page (a restore is writing them). */
+export interface MaintenanceTable {
+  store_id: string;
+  reason: string;
+  since: number;
+}
+
 /** Every table of the control plane's database, for Kysely. */
 export interface Database {
   stores: StoresTable;
@@ -203,4 +230,6 @@ export interface Database {
   edge_acks: EdgeAcksTable;
   access_logs: AccessLogsTable;
   jobs: JobsTable;
+  backups: BackupsTable;
+  maintenance: MaintenanceTable;
 }

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AccessLogsRepository } from './access-logs.ts';
 import { AuditRepository, StoreEventsRepository } from './audit.ts';
+import { BackupsRepository, MaintenanceRepository } from './backups.ts';
 import { CertificatesRepository, DomainsRepository } from './domains.ts';
 import { StateError } from './errors.ts';
 import { type DialectName, Executor } from './executor.ts';
@@ -51,6 +52,8 @@ export interface Repositories {
   readonly edgeAcks: EdgeAcksRepository;
   readonly accessLogs: AccessLogsRepository;
   readonly jobs: JobsRepository;
+  readonly backups: BackupsRepository;
+  readonly maintenance: MaintenanceRepository;
 }
 
 /** The control plane's open state store. */
@@ -112,6 +115,8 @@ function repositories(x: Executor): Repositories {
     edgeAcks: new EdgeAcksRepository(x),
     accessLogs: new AccessLogsRepository(x),
     jobs: new JobsRepository(x),
+    backups: new BackupsRepository(x),
+    maintenance: new MaintenanceRepository(x),
   };
 }
 

@@ -23,7 +23,15 @@ function policy(store: string, mode: 'off' | 'detect' | 'block'): StorePolicy {
     },
     overload: { maxConcurrent: 10, maxQueue: 10, maxQueueMs: 1000 },
     limits: { maxBodyBytes: 1024, bodyTimeoutMs: 1000, maxConnectionsPerIp: 10 },
-    waf: { mode, paranoia: 1, inboundThreshold: 5, outboundThreshold: 4, exclusions: [] },
+    waf: {
+      mode,
+      paranoia: 1,
+      inboundThreshold: 5,
+      outboundThreshold: 4,
+      exclusions: [],
+      responseBody: { enabled: true, limitBytes: 524_288, mimeTypes: ['text/html'] },
+    },
+    maintenance: false,
   };
 }
 

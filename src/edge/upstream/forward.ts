@@ -129,15 +129,90 @@ export function clientHeaders(
 }
 
 /**
+ * Looks at an upstream response before any of it reaches the client (the WAF's response phases):
+ * first how much of the body it needs, then, with that much read, whether the response may go on.
+ */
+export interface ResponseGate {
+  /** Bytes of the body to read before deciding; 0 decides on the status and headers alone. */
+  peek(status: number, headers: Readonly<Record<string, string | string[] | undefined>>): number;
+  /**
+   * Whether the response may go to the client. `head` is the start of the body (at least the bytes
+   * asked for, unless the body is shorter; undefined when none were asked for), `complete` when it
+   * is the whole body.
+   */
+  pass(
+    status: number,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    head: Buffer | undefined,
+    complete: boolean,
+  ): Promise<boolean>;
+}
+
+/** A gate's own failure, kept apart from the member's: the member did its job. */
+class GateFailure extends Error {
+  constructor(readonly error: unknown) {
+    super('response gate failed');
+  }
+}
+
+/**
+ * Stops an upstream body nobody will read. undici reports the abort as an 'error' on the body; it is
+ * our own doing, and unheard it would end the process.
+ */
+function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+/**
+ * Reads at least `want` bytes of a body (or all of it, if shorter) and pauses it there; the chunks
+ * read and whether the body ended. Backpressure holds the rest at the member.
+ */
+export function readHead(body: Readable, want: number): Promise<{ chunks: Buffer[]; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err?: unknown, complete = false) => {
+      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (err) reject(err);
+      else resolve({ chunks, complete });
+    };
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+      if (size >= want) {
+        body.pause();
+        done();
+      }
+    };
+    const onEnd = () => done(undefined, true);
+    const onError = (e: unknown) => done(e);
+    const onClose = () =>
+      done(Object.assign(new Error('upstream body closed early'), { code: 'UND_ERR_SOCKET' }));
+    body.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+  });
+}
+
+/**
  * Copies an upstream body to the client with backpressure and resolves with the bytes sent. Not
  * `stream.pipeline`: that builds an AbortController per call and aborts it (with a DOMException and
  * its stack) on every normal finish, which the profile showed as the largest JavaScript cost of a
  * proxied request. A client that goes away mid-body only stops the copy: the member did its job.
  */
-export function relay(body: Readable, res: ServerResponse): Promise<number> {
+export function relay(body: Readable, res: ServerResponse, head: readonly Buffer[] = []): Promise<number> {
   return new Promise((resolve) => {
     let bytes = 0;
     let settled = false;
+    // The client may have gone while the gate decided: then there is nobody to copy to.
+    if (res.destroyed) {
+      discard(body);
+      resolve(0);
+      return;
+    }
+    for (const c of head) {
+      bytes += c.length;
+      res.write(c);
+    }
     const settle = () => {
       if (settled) return;
       settled = true;
@@ -163,7 +238,7 @@ export function relay(body: Readable, res: ServerResponse): Promise<number> {
       settle();
     };
     const onClose = () => {
-      if (!res.writableFinished) body.destroy();
+      if (!res.writableFinished) discard(body);
       settle();
     };
     body.on('data', onData);
@@ -171,6 +246,8 @@ export function relay(body: Readable, res: ServerResponse): Promise<number> {
     body.once('error', onError);
     res.once('close', onClose);
     res.on('drain', onDrain);
+    // A body the gate paused stays paused under a new 'data' listener until resumed.
+    if (body.isPaused() && res.writableNeedDrain === false) body.resume();
   });
 }
 
@@ -207,11 +284,15 @@ export interface ForwardResult {
   readonly member: Member | undefined;
   readonly upstreamMs: number | null;
   readonly bytesOut: number;
+  /** The gate refused the response: nothing was sent, the caller answers the client. */
+  readonly refused: boolean;
 }
 
 /**
  * Streams a request to a pool member and the response back, both ways without buffering. A request
  * without a body that got no response (connection refused or reset) is retried once on another member.
+ * With a gate, the response waits for its verdict before the client sees any of it; only the part of
+ * the body the gate asks for is held.
  */
 export async function forward(
   req: IncomingMessage,
@@ -220,6 +301,7 @@ export async function forward(
   ctx: ForwardContext,
   onRetry: () => void,
   onFailure: (kind: UpstreamFailure) => void,
+  gate?: ResponseGate,
 ): Promise<ForwardResult> {
   const method = req.method ?? 'GET';
   const retryable = IDEMPOTENT_NO_BODY.has(method);
@@ -241,12 +323,35 @@ export async function forward(
       });
       const upstreamMs = performance.now() - t0;
       const out = clientHeaders(r.headers);
+      let head: Buffer[] = [];
+      let complete = false;
+      if (gate) {
+        const want = gate.peek(r.statusCode, out);
+        if (want > 0) ({ chunks: head, complete } = await readHead(r.body, want));
+        const body = want > 0 ? Buffer.concat(head) : undefined;
+        const pass = await gate.pass(r.statusCode, out, body, complete).catch((e: unknown) => {
+          discard(r.body);
+          throw new GateFailure(e);
+        });
+        if (!pass) {
+          // The member's connection goes with the unread body; refusals are rare.
+          discard(r.body);
+          pool.report(m, r.statusCode < 500);
+          return { status: r.statusCode, member: m, upstreamMs, bytesOut: 0, refused: true };
+        }
+      }
       out['x-request-id'] = ctx.requestId;
       res.writeHead(r.statusCode, out);
-      const bytesOut = await relay(r.body, res);
+      let bytesOut: number;
+      if (complete) {
+        bytesOut = 0;
+        for (const c of head) bytesOut += c.length;
+        res.end(head.length === 1 ? head[0] : Buffer.concat(head));
+      } else bytesOut = await relay(r.body, res, head);
       pool.report(m, r.statusCode < 500);
-      return { status: r.statusCode, member: m, upstreamMs, bytesOut };
+      return { status: r.statusCode, member: m, upstreamMs, bytesOut, refused: false };
     } catch (err) {
+      if (err instanceof GateFailure) throw err.error;
       // The client's own body failed (cut off for its slowness or size, or the client left): the
       // member did nothing wrong and must not be ejected for it.
       if (!retryable && req.destroyed && !req.complete) {

@@ -3,14 +3,15 @@ import type { WafEvent, WafSettings } from '../../contracts/snapshot.ts';
 import { compileRuleSet, type RuleSet } from './engine/compile.ts';
 import type { WafRequest } from './engine/request.ts';
 import { type WafMatch, WafTransaction } from './engine/transaction.ts';
+import type { Inspection } from './offload.ts';
 import { compileOperator } from './operators/index.ts';
 import { crsFiles, loadRuleFiles } from './seclang/load.ts';
 import { transformation } from './transforms/index.ts';
-import type { ActionRef, Directive, SourceLocation, VariableRef } from './types.ts';
+import type { ActionRef, ConfigDirective, Directive, SourceLocation, VariableRef } from './types.ts';
 
 export type { RuleSet } from './engine/compile.ts';
 export type { WafRequest } from './engine/request.ts';
-export { WafTransaction } from './engine/transaction.ts';
+export { inspectsResponseBody, WafTransaction } from './engine/transaction.ts';
 
 /** The engine settings file loaded before the CRS (the differential test's reference loads it too). */
 export const BASE_CONF = fileURLToPath(new URL('./conf/base.conf', import.meta.url));
@@ -25,16 +26,48 @@ export interface CrsLocation {
 
 const SETTINGS_FILE = '(store waf settings)';
 
+/** Numbers the directives made from a store's settings, for load errors that name their line. */
+function lines(): () => SourceLocation {
+  let line = 0;
+  return () => ({ file: SETTINGS_FILE, line: ++line });
+}
+
 /**
- * The directives a store's settings add between crs-setup.conf and the rules: its paranoia level
- * and thresholds (CRS reads them from TX at rule 901xxx), and its exclusions as SecLang would write
- * them — compile-time removals, target updates, or a phase-1 rule that removes them under a path.
+ * The response-body engine settings of a store, as a ModSecurity user writes them: body access, the
+ * inspected content types, the limit, and partial processing past it. base.conf leaves response
+ * bodies off (libmodsecurity's default); these come after it, so the store's settings win. The
+ * differential test's reference loads the same lines.
+ */
+export function responseBodyDirectives(s: WafSettings, loc = lines()): ConfigDirective[] {
+  const config = (name: string, ...args: string[]): ConfigDirective => ({
+    kind: 'config',
+    loc: loc(),
+    name,
+    args,
+  });
+  const r = s.responseBody;
+  if (!r.enabled) return [config('SecResponseBodyAccess', 'Off')];
+  return [
+    config('SecResponseBodyAccess', 'On'),
+    // No SecResponseBodyMimeTypesClear first: base.conf names no types, and libmodsecurity 3 lets a
+    // clear empty the set for good, these types included.
+    config('SecResponseBodyMimeType', ...r.mimeTypes),
+    config('SecResponseBodyLimit', String(r.limitBytes)),
+    config('SecResponseBodyLimitAction', 'ProcessPartial'),
+  ];
+}
+
+/**
+ * The directives a store's settings add between crs-setup.conf and the rules: its response-body
+ * settings, its paranoia level and thresholds (CRS reads them from TX at rule 901xxx), and its
+ * exclusions as SecLang would write them — compile-time removals, target updates, or a phase-1 rule
+ * that removes them under a path.
  */
 export function settingsDirectives(s: WafSettings): { before: Directive[]; after: Directive[] } {
-  let line = 0;
-  const loc = (): SourceLocation => ({ file: SETTINGS_FILE, line: ++line });
+  const loc = lines();
   const act = (name: string, value?: string): ActionRef => (value === undefined ? { name } : { name, value });
   const before: Directive[] = [
+    ...responseBodyDirectives(s, loc),
     {
       kind: 'SecAction',
       loc: loc(),
@@ -123,7 +156,13 @@ export class WafRules {
 
   /** The compiled rule set for these settings (parsing and compiling on first use). */
   forSettings(s: WafSettings): RuleSet {
-    const key = JSON.stringify([s.paranoia, s.inboundThreshold, s.outboundThreshold, s.exclusions]);
+    const key = JSON.stringify([
+      s.paranoia,
+      s.inboundThreshold,
+      s.outboundThreshold,
+      s.exclusions,
+      s.responseBody,
+    ]);
     let rs = this.compiled.get(key);
     if (!rs) {
       const { setup, rules } = this.load();
@@ -149,17 +188,33 @@ export class WafRules {
   }
 }
 
-/** The access-log form of a transaction's findings, or undefined when nothing matched. */
-export function wafEvent(t: WafTransaction, s: WafSettings, blocked: boolean): WafEvent | undefined {
+/** TX:ANOMALY_SCORE (or another TX score) as an integer. */
+function score(t: WafTransaction, name: string): number {
+  const n = Number.parseInt(t.vars.collection('TX').get(name) ?? '0', 10);
+  return Number.isNaN(n) ? 0 : n;
+}
+
+/**
+ * The access-log form of a transaction's findings, or undefined when nothing matched. After the
+ * response phases, `inbound` is the anomaly score the request phases ended with (CRS adds the
+ * outbound score to TX:ANOMALY_SCORE when it blocks a response).
+ */
+export function wafEvent(
+  t: WafTransaction,
+  s: WafSettings,
+  blocked: boolean,
+  inbound?: number,
+): WafEvent | undefined {
   const v = t.verdict();
   if (v.matches.length === 0) return undefined;
-  const score = Number.parseInt(t.vars.collection('TX').get('anomaly_score') ?? '0', 10);
   return {
     action: blocked ? 'blocked' : 'detected',
     paranoia: s.paranoia,
-    anomalyScore: Number.isNaN(score) ? 0 : score,
+    anomalyScore: inbound ?? score(t, 'anomaly_score'),
+    ...(inbound === undefined ? {} : { outboundScore: score(t, 'outbound_anomaly_score') }),
     matches: v.matches.map((m: WafMatch) => ({
       id: m.id,
+      phase: m.phase,
       msg: m.msg,
       data: m.data,
       variable: m.variable,
@@ -174,4 +229,34 @@ export function inspectRequest(rules: RuleSet, s: WafSettings, r: WafRequest, bo
   t.requestHeaders(r);
   if (!t.blocked) t.requestBody(body);
   return t;
+}
+
+/** A response as the WAF's response phases see it. */
+export interface WafResponse {
+  readonly status: number;
+  readonly headers: readonly (readonly [string, string])[];
+  /**
+   * The body (Latin-1, decompressed) or its first `limitBytes` when phase 4 runs for it; empty for a
+   * response without one (HEAD, 204, 304); undefined when phase 4 does not run for its type.
+   */
+  readonly body: string | undefined;
+  /** The body was longer than what `body` holds. */
+  readonly partial: boolean;
+}
+
+/**
+ * Runs the response phases on a transaction whose request phases passed. `interrupted` is only a
+ * response phase's: in detection-only mode the transaction may carry a request rule's would-be deny.
+ */
+export function inspectResponse(t: WafTransaction, s: WafSettings, r: WafResponse): Inspection {
+  const inbound = score(t, 'anomaly_score');
+  t.responseHeaders(r.status, r.headers);
+  if (r.body !== undefined) t.responseBody(r.body, r.partial);
+  const stop = t.verdict().interrupted;
+  const outbound = stop !== undefined && stop.phase >= 3 ? stop : undefined;
+  return {
+    interrupted: outbound && { ruleId: outbound.ruleId, status: outbound.status },
+    event: wafEvent(t, s, t.blocked, inbound),
+    timedOut: false,
+  };
 }

@@ -71,6 +71,14 @@ export interface EngineConfig {
   ruleEngine: 'On' | 'Off' | 'DetectionOnly';
   requestBodyAccess: boolean;
   responseBodyAccess: boolean;
+  /** Bytes of a response body phase 4 sees (SecResponseBodyLimit); the rest is not inspected. */
+  responseBodyLimit: number;
+  /**
+   * Content types whose bodies phase 4 sees (SecResponseBodyMimeType), lower-case; undefined (no
+   * directive) is every type. As in libmodsecurity 3, SecResponseBodyMimeTypesClear anywhere leaves
+   * none, types given after it included (its merge clears the whole set).
+   */
+  responseBodyMimeTypes: readonly string[] | undefined;
   requestBodyLimit: number;
   argumentSeparator: string;
 }
@@ -180,9 +188,12 @@ export function compileRuleSet(
     ruleEngine: 'On',
     requestBodyAccess: true,
     responseBodyAccess: false,
+    responseBodyLimit: 524_288,
+    responseBodyMimeTypes: undefined,
     requestBodyLimit: 13_107_200,
     argumentSeparator: '&',
   };
+  let mimeTypesCleared = false;
   const items: ({ kind: 'rule'; rule: Rule } | { kind: 'marker'; name: string })[] = [];
   const removeById: ((id: number) => boolean)[] = [];
   const removeByTag: string[] = [];
@@ -364,10 +375,12 @@ export function compileRuleSet(
         break;
       case 'config':
         applyConfig(config, d.name, d.args);
+        if (d.name === 'SecResponseBodyMimeTypesClear') mimeTypesCleared = true;
         break;
     }
   }
   if (problems.length > 0) throw new WafCompileError(problems);
+  if (mimeTypesCleared) config.responseBodyMimeTypes = [];
 
   const kept = items.filter(
     (it) =>
@@ -415,6 +428,20 @@ function applyConfig(c: EngineConfig, name: string, args: readonly string[]): vo
       break;
     case 'SecRequestBodyLimit':
       c.requestBodyLimit = Number(a);
+      break;
+    case 'SecResponseBodyLimit':
+      c.responseBodyLimit = Number(a);
+      break;
+    case 'SecResponseBodyMimeType':
+      c.responseBodyMimeTypes = [
+        ...new Set([
+          ...(c.responseBodyMimeTypes ?? []),
+          ...args.flatMap((t) => t.toLowerCase().split(/\s+/)),
+        ]),
+      ].filter(Boolean);
+      break;
+    case 'SecResponseBodyMimeTypesClear':
+      c.responseBodyMimeTypes = [];
       break;
     case 'SecArgumentSeparator':
       c.argumentSeparator = a;

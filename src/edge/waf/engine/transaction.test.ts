@@ -174,3 +174,66 @@ SecRule RESPONSE_BODY "@rx SQL syntax.*MySQL" "id:2,phase:4,deny"`,
   assert.equal(tx(t, 'err'), '1');
   assert.deepEqual(t.verdict().interrupted, { ruleId: 2, status: 403, phase: 4 });
 });
+
+/** GIVEN these SecLang lines, a transaction that passed its request phases, ready for the response. */
+function forResponse(seclang: string, detectionOnly = false): WafTransaction {
+  return run(seclang, {}, '', detectionOnly);
+}
+
+test('phase 4 runs only for the listed content types, compared without parameters or case', () => {
+  const rules = `SecResponseBodyAccess On
+SecResponseBodyMimeType text/html text/plain
+SecRule RESPONSE_BODY "@contains secret" "id:1,phase:4,deny"`;
+  const html = forResponse(rules);
+  html.responseHeaders(200, [['Content-Type', 'Text/HTML; charset=UTF-8']]);
+  assert.equal(html.inspectsResponseBody, true);
+  html.responseBody('a secret');
+  assert.deepEqual(html.verdict().interrupted, { ruleId: 1, status: 403, phase: 4 });
+  const json = forResponse(rules);
+  json.responseHeaders(200, [['Content-Type', 'application/json']]);
+  assert.equal(json.inspectsResponseBody, false);
+  json.responseBody('a secret');
+  assert.deepEqual(ids(json), [], 'phase 4 skipped for a type not listed');
+});
+
+test('without body access, or with SecResponseBodyMimeTypesClear anywhere, phase 4 never runs', () => {
+  for (const conf of [
+    'SecResponseBodyAccess Off',
+    'SecResponseBodyAccess On\nSecResponseBodyMimeType text/html\nSecResponseBodyMimeTypesClear',
+    // libmodsecurity 3 merges a clear over the whole set, types named after it included.
+    'SecResponseBodyAccess On\nSecResponseBodyMimeTypesClear\nSecResponseBodyMimeType text/html',
+  ]) {
+    const t = forResponse(`${conf}\nSecRule RESPONSE_STATUS "@streq 200" "id:1,phase:4,deny"`);
+    t.response(200, [['Content-Type', 'text/html']], '');
+    assert.deepEqual(ids(t), [], conf);
+  }
+  // With no SecResponseBodyMimeType at all, libmodsecurity inspects every type.
+  const any = forResponse(
+    'SecResponseBodyAccess On\nSecRule RESPONSE_STATUS "@streq 200" "id:1,phase:4,deny"',
+  );
+  any.response(200, [['Content-Type', 'image/png']], '');
+  assert.deepEqual(ids(any), [1]);
+});
+
+test('a partial body sets OUTBOUND_DATA_ERROR; the body length and protocol are variables', () => {
+  const t = forResponse(`SecResponseBodyAccess On
+SecRule OUTBOUND_DATA_ERROR "@eq 1" "id:1,phase:4,pass,setvar:tx.partial=1"
+SecRule RESPONSE_CONTENT_LENGTH "@eq 5" "id:2,phase:4,pass,setvar:tx.length=5"
+SecRule RESPONSE_PROTOCOL "@streq HTTP/1.1" "id:3,phase:3,pass,setvar:tx.protocol=1"`);
+  t.responseHeaders(200, [['Content-Type', 'text/plain']]);
+  t.responseBody('12345', true);
+  assert.deepEqual([tx(t, 'partial'), tx(t, 'length'), tx(t, 'protocol')], ['1', '5', '1']);
+});
+
+test('a phase-3 deny stops before phase 4; detection-only runs both and records the deny', () => {
+  const rules = `SecResponseBodyAccess On
+SecRule RESPONSE_HEADERS:X-Debug "@streq 1" "id:1,phase:3,deny,status:502"
+SecRule RESPONSE_BODY "@contains x" "id:2,phase:4,pass"`;
+  const block = forResponse(rules);
+  block.response(200, [['X-Debug', '1']], 'x');
+  assert.deepEqual([ids(block), block.blocked], [[1], true]);
+  assert.deepEqual(block.verdict().interrupted, { ruleId: 1, status: 502, phase: 3 });
+  const detect = forResponse(rules, true);
+  detect.response(200, [['X-Debug', '1']], 'x');
+  assert.deepEqual([ids(detect), detect.blocked], [[1, 2], false]);
+});

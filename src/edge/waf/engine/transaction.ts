@@ -135,14 +135,26 @@ export class WafTransaction {
     return this.verdict();
   }
 
-  /** Phases 3 and 4: response status, headers and (when response body access is on) body. */
+  /** Phases 3 and 4 at once: status, headers and (when there is one) body. */
   response(
     status: number,
     headers: readonly (readonly [string, string])[],
     body: string | undefined,
   ): WafVerdict {
+    this.responseHeaders(status, headers);
+    if (body !== undefined) this.responseBody(body);
+    return this.verdict();
+  }
+
+  /** Phase 3: the response status and headers. */
+  responseHeaders(
+    status: number,
+    headers: readonly (readonly [string, string])[],
+    protocol = 'HTTP/1.1',
+  ): WafVerdict {
     if (this.blocked || this.ruleEngine === 'Off') return this.verdict();
     this.vars.setScalar('RESPONSE_STATUS', String(status));
+    this.vars.setScalar('RESPONSE_PROTOCOL', protocol);
     for (const [k, val] of headers) {
       this.vars.collection('RESPONSE_HEADERS').add(k, val);
       this.vars.collection('RESPONSE_HEADERS_NAMES').add(k, k);
@@ -150,11 +162,38 @@ export class WafTransaction {
         this.vars.setScalar('RESPONSE_CONTENT_TYPE', val.split(';')[0]!);
     }
     this.run(3);
-    if (!this.blocked && body !== undefined && this.rules.config.responseBodyAccess) {
-      this.vars.setScalar('RESPONSE_BODY', body);
-      this.run(4);
-    }
     return this.verdict();
+  }
+
+  /**
+   * Whether phase 4 runs for this response: response body access on and its content type listed
+   * (libmodsecurity skips the whole phase otherwise, its blocking evaluation included).
+   */
+  get inspectsResponseBody(): boolean {
+    return inspectsResponseBody(this.rules.config, this.vars.scalar('RESPONSE_CONTENT_TYPE'));
+  }
+
+  /**
+   * Phase 4: the response body (a Latin-1 string; empty when the response has none), or its first
+   * bytes when it was longer than the limit (`partial`: OUTBOUND_DATA_ERROR is 1, as after
+   * libmodsecurity's ProcessPartial).
+   */
+  responseBody(body: string, partial = false): WafVerdict {
+    if (this.blocked || this.ruleEngine === 'Off' || !this.inspectsResponseBody) return this.verdict();
+    this.vars.setScalar('OUTBOUND_DATA_ERROR', partial ? '1' : '0');
+    this.vars.setScalar('RESPONSE_BODY', body);
+    this.vars.setScalar('RESPONSE_CONTENT_LENGTH', String(body.length));
+    this.run(4);
+    return this.verdict();
+  }
+
+  /**
+   * Forgets the transformation results cached for the request phases. A transaction kept for its
+   * response holds its variables, not the several transformed copies of a large body.
+   */
+  compact(): void {
+    this.tcache.clear();
+    this.scalarEntries.clear();
   }
 
   private run(phase: number): void {
@@ -410,6 +449,16 @@ export class WafTransaction {
       return this.vars.hasCollection(coll) ? (this.vars.collection(coll).get(key) ?? '') : '';
     });
   }
+}
+
+/**
+ * Whether phase 4 runs for a response of this content type (the part before `;`): body access on
+ * and the type listed, or no SecResponseBodyMimeType at all. Types compare case-insensitively.
+ */
+export function inspectsResponseBody(config: RuleSet['config'], contentType: string | undefined): boolean {
+  if (!config.responseBodyAccess) return false;
+  const listed = config.responseBodyMimeTypes;
+  return listed === undefined || listed.includes((contentType ?? '').trim().toLowerCase());
 }
 
 /** A rule's variables prepared once: selectors lower-cased or compiled, exclusions grouped. */

@@ -36,6 +36,7 @@ export const CONFIG_DIRECTIVES = [
   'SecResponseBodyLimit',
   'SecResponseBodyLimitAction',
   'SecResponseBodyMimeType',
+  'SecResponseBodyMimeTypesClear',
   'SecPcreMatchLimit',
   'SecPcreMatchLimitRecursion',
   'SecArgumentSeparator',

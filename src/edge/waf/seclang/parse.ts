@@ -68,6 +68,9 @@ const ARITY: Record<RuleDirectiveName | 'config', readonly [number, number]> = {
   config: [1, Number.POSITIVE_INFINITY],
 };
 
+/** Config directives that take no argument. */
+const NO_ARGUMENT = new Set(['SecResponseBodyMimeTypesClear']);
+
 const ID_OR_RANGE = /^\d+(?:-\d+)?$/;
 
 const BUILDERS: Record<RuleDirectiveName, Builder> = {
@@ -134,7 +137,7 @@ function build(
   errors: string[],
 ): Directive | undefined {
   const rule = isRuleDirective(name) ? name : undefined;
-  const [min, max] = ARITY[rule ?? 'config'];
+  const [min, max] = rule === undefined && NO_ARGUMENT.has(name) ? [0, 0] : ARITY[rule ?? 'config'];
   if (args.length < min || args.length > max) {
     errors.push(`expects ${arityText(min, max)}, got ${args.length}`);
     return undefined;

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StoreUser } from '../podman/types.ts';
+import { databaseDump, resticBackup, verifierRun } from './commands.ts';
+import { mapOwner } from './engine.ts';
+
+const u: StoreUser = {
+  store: 'shop',
+  user: 'tp-shop',
+  uid: 1005,
+  gid: 1005,
+  home: '/home/tp-shop',
+  runtimeDir: '/run/user/1005',
+};
+const repo = {
+  location: '/var/lib/tp/backups/shop/repository',
+  cacheDir: '/var/lib/tp/backups/cache',
+  password: 'k3y',
+};
+
+test('the dump runs inside the database container at the lowest priority, without locking tables', () => {
+  const c = databaseDump(u, 'shop-database', 'store', '/tmp/x/database.sql');
+  assert.deepEqual(c.argv, [
+    'nice',
+    '-n',
+    '19',
+    'ionice',
+    '-c',
+    '3',
+    'runuser',
+    '-u',
+    'tp-shop',
+    '--',
+    'podman',
+    'exec',
+    'shop-database',
+    'nice',
+    '-n',
+    '19',
+    'ionice',
+    '-c',
+    '3',
+    'mariadb-dump',
+    '--single-transaction',
+    '--quick',
+    '--skip-extended-insert',
+    '--no-autocommit',
+    '--order-by-primary',
+    '--skip-dump-date',
+    '--routines',
+    '--triggers',
+    '--events',
+    '--hex-blob',
+    '--default-character-set=utf8mb4',
+    '--databases',
+    'store',
+  ]);
+  assert.equal(c.stdoutFile, '/tmp/x/database.sql');
+  assert.ok(!c.argv.includes('--lock-tables') && !c.argv.includes('--lock-all-tables'));
+});
+
+test('restic gets the repository key in its environment, never in argv', () => {
+  const c = resticBackup(repo, {
+    paths: ['/a/staging', '/home/tp-shop/media'],
+    tags: ['store=shop', 'env=production'],
+    host: 'triplane',
+    time: '2026-11-30 03:30:00',
+  });
+  assert.deepEqual(c.argv, [
+    'nice',
+    '-n',
+    '19',
+    'ionice',
+    '-c',
+    '3',
+    'restic',
+    '--repo',
+    repo.location,
+    '--cache-dir',
+    repo.cacheDir,
+    'backup',
+    '--json',
+    '--host',
+    'triplane',
+    '--tag',
+    'store=shop',
+    '--tag',
+    'env=production',
+    '--time',
+    '2026-11-30 03:30:00',
+    '/a/staging',
+    '/home/tp-shop/media',
+  ]);
+  assert.equal(c.env?.RESTIC_PASSWORD, 'k3y');
+  assert.ok(!c.argv.some((a) => a.includes('k3y')));
+});
+
+test("the verifier's passwords come from the environment, and it has no network", () => {
+  const c = verifierRun(u, 'shop-backup-verify-1', 'localhost/triplane/mariadb:latest', 'pw');
+  assert.ok(!c.argv.some((a) => a.includes('pw') && a !== 'MARIADB_PASSWORD'));
+  assert.deepEqual(c.argv.slice(c.argv.indexOf('--network'), c.argv.indexOf('--network') + 2), [
+    '--network',
+    'none',
+  ]);
+  assert.equal(c.env?.MARIADB_ROOT_PASSWORD, 'pw');
+  assert.deepEqual(c.argv.slice(0, 6), ['nice', '-n', '19', 'ionice', '-c', '3']);
+});
+
+test("restored media moves from one store user's ids to another's", () => {
+  const from = { own: 1002, subStart: 165_536 };
+  const to = { own: 1005, subStart: 362_144 };
+  assert.equal(mapOwner(1002, from, to), 1005, "the user's own id");
+  assert.equal(mapOwner(165_536 + 32, from, to), 362_144 + 32, 'www-data in the container');
+  assert.equal(mapOwner(0, from, to), 0, 'an id outside both stays');
+  assert.equal(mapOwner(165_536 + 65_536, from, to), 165_536 + 65_536, 'past the range stays');
+});

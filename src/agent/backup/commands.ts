@@ -1,0 +1,184 @@
+import type { Command } from '../executor.ts';
+import { podman } from '../podman/argv.ts';
+import type { StoreUser } from '../podman/types.ts';
+
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Niceness of backup work: the lowest, so it only takes CPU the storefront leaves. */
+export const BACKUP_NICENESS = 19;
+
+const LOW_PRIORITY = ['nice', '-n', String(BACKUP_NICENESS), 'ionice', '-c', '3'] as const;
+
+/**
+ * Runs a command at the lowest CPU priority and in the idle I/O class. Podman's conmon and the
+ * container processes it starts inherit both, so a throwaway database and a dump run through
+ * `podman exec` are bounded too — also where rootless Podman cannot apply cgroup limits.
+ */
+export function bounded(cmd: Command): Command {
+  return { ...cmd, argv: [...LOW_PRIORITY, ...cmd.argv] };
+}
+
+/** Where a store's restic repository lives and how to open it. */
+export interface Repository {
+  /** restic repository location: a local directory (or `s3:…` on AWS). */
+  readonly location: string;
+  /** restic's local cache of the repository's index. */
+  readonly cacheDir: string;
+  /** The repository key, held by the control plane; passed in the environment, never in argv. */
+  readonly password: string;
+}
+
+/** One restic command against `repo`, at backup priority. */
+export function restic(repo: Repository, args: readonly string[], extra: Partial<Command> = {}): Command {
+  return bounded({
+    argv: ['restic', '--repo', repo.location, '--cache-dir', repo.cacheDir, ...args],
+    env: { PATH, HOME: '/root', RESTIC_PASSWORD: repo.password, TZ: 'UTC' },
+    timeoutMs: 6 * 3600_000,
+    ...extra,
+  });
+}
+
+export const resticInit = (repo: Repository): Command => restic(repo, ['init'], { timeoutMs: 120_000 });
+
+/**
+ * A snapshot of `paths`, tagged with the store and environment; `time` ("YYYY-MM-DD HH:MM:SS", UTC)
+ * sets its date instead of now (retention tests, imported backups).
+ */
+export function resticBackup(
+  repo: Repository,
+  o: { paths: readonly string[]; tags: readonly string[]; host: string; time?: string },
+): Command {
+  return restic(repo, [
+    'backup',
+    '--json',
+    '--host',
+    o.host,
+    ...o.tags.flatMap((t) => ['--tag', t]),
+    ...(o.time ? ['--time', o.time] : []),
+    ...o.paths,
+  ]);
+}
+
+export const resticSnapshots = (repo: Repository, tag: string): Command =>
+  restic(repo, ['snapshots', '--json', '--tag', tag], { timeoutMs: 300_000 });
+
+export const resticForget = (repo: Repository, ids: readonly string[]): Command =>
+  restic(repo, ['forget', ...ids]);
+
+export const resticPrune = (repo: Repository): Command => restic(repo, ['prune']);
+
+/** The repository's structure, and the data of one pack in `readDataSubset` (e.g. "1/10"). */
+export const resticCheck = (repo: Repository, readDataSubset?: string): Command =>
+  restic(repo, ['check', ...(readDataSubset ? [`--read-data-subset=${readDataSubset}`] : [])]);
+
+export const resticRestore = (repo: Repository, id: string, target: string): Command =>
+  restic(repo, ['restore', id, '--target', target, '--verify']);
+
+/** One file of a snapshot, written to `outFile`. */
+export const resticDump = (repo: Repository, id: string, path: string, outFile: string): Command =>
+  restic(repo, ['dump', id, path], { stdoutFile: outFile, timeoutMs: 600_000 });
+
+/** Bytes the snapshot restores to. */
+export const resticStats = (repo: Repository, id: string): Command =>
+  restic(repo, ['stats', '--json', '--mode', 'restore-size', id], { timeoutMs: 600_000 });
+
+/**
+ * mariadb-dump's options. `--single-transaction` reads one consistent snapshot without locking a
+ * table, so checkouts keep writing; one INSERT per row in primary-key order makes a dump of the same
+ * data byte-identical wherever it is taken (see DumpDigester), and one transaction per table makes
+ * loading those rows one commit per table, not one per row; no dump date, so an unchanged store
+ * dumps identically and the repository deduplicates it away.
+ */
+export const DUMP_OPTIONS = [
+  '--single-transaction',
+  '--quick',
+  '--skip-extended-insert',
+  '--no-autocommit',
+  '--order-by-primary',
+  '--skip-dump-date',
+  '--routines',
+  '--triggers',
+  '--events',
+  '--hex-blob',
+  '--default-character-set=utf8mb4',
+] as const;
+
+/** Dumps database `db` from `container` (as the container's root, over its socket) into `outFile`. */
+export function databaseDump(u: StoreUser, container: string, db: string, outFile: string): Command {
+  return bounded(
+    podman(u, ['exec', container, ...LOW_PRIORITY, 'mariadb-dump', ...DUMP_OPTIONS, '--databases', db], {
+      stdoutFile: outFile,
+      timeoutMs: 6 * 3600_000,
+    }),
+  );
+}
+
+/** Loads a dump file (its own CREATE DATABASE and USE) into `container`. */
+export function databaseLoad(u: StoreUser, container: string, dumpFile: string): Command {
+  return bounded(
+    podman(u, ['exec', '-i', container, 'mariadb', '--default-character-set=utf8mb4'], {
+      stdinFile: dumpFile,
+      timeoutMs: 6 * 3600_000,
+    }),
+  );
+}
+
+/** Drops database `db` so a restore leaves no table the backup did not have. */
+export function databaseDrop(u: StoreUser, container: string, db: string): Command {
+  return podman(u, ['exec', container, 'mariadb', '-e', `DROP DATABASE IF EXISTS \`${db}\``]);
+}
+
+/** `mariadb-admin ping`: exit 0 once the server accepts connections. */
+export function databasePing(u: StoreUser, container: string): Command {
+  return podman(u, ['exec', container, 'mariadb-admin', 'ping'], { okExitCodes: [0, 1], timeoutMs: 15_000 });
+}
+
+/**
+ * A throwaway MariaDB for verification: no network, labelled so a crashed agent's leftovers can be
+ * found, its passwords taken from this command's environment (never argv), at backup priority.
+ */
+export function verifierRun(u: StoreUser, name: string, image: string, rootPassword: string): Command {
+  const base = podman(u, [
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'none',
+    '--label',
+    `triplane.store=${u.store}`,
+    '--label',
+    'triplane.role=backup-verifier',
+    '--env',
+    'MARIADB_DATABASE=triplane_verify',
+    '--env',
+    'MARIADB_USER=triplane_verify',
+    '--env',
+    'MARIADB_PASSWORD',
+    '--env',
+    'MARIADB_ROOT_PASSWORD',
+    image,
+    'mariadbd',
+    // A copy that exists only to be compared needs no durability: commits skip the disk flush.
+    '--innodb-flush-log-at-trx-commit=0',
+    '--innodb-doublewrite=0',
+  ]);
+  return bounded({
+    ...base,
+    env: { ...base.env, MARIADB_PASSWORD: rootPassword, MARIADB_ROOT_PASSWORD: rootPassword },
+  });
+}
+
+export const containerRemoveNow = (u: StoreUser, name: string): Command =>
+  podman(u, ['rm', '--force', '--time', '0', '--ignore', name]);
+
+export const volumeMountpoint = (u: StoreUser, volume: string): Command =>
+  podman(u, ['volume', 'inspect', '--format', '{{.Mountpoint}}', volume]);
+
+/** Empties a directory (keeping the directory itself, which a volume's owner and mode hang off). */
+export const emptyDirectory = (dir: string): Command =>
+  bounded({ argv: ['find', dir, '-mindepth', '1', '-delete'], timeoutMs: 3600_000 });
+
+/** Copies a directory's content into another, keeping owners, modes and times. */
+export const copyContent = (from: string, to: string): Command =>
+  bounded({ argv: ['cp', '-a', '--', `${from}/.`, `${to}/`], timeoutMs: 6 * 3600_000 });

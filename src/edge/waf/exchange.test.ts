@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { WafSettings } from '../../contracts/snapshot.ts';
+import { WafExchange } from './exchange.ts';
+import { type WafRequest, type WafResponse, WafRules } from './index.ts';
+import { type Inspection, WafOffload } from './offload.ts';
+
+/** The inspection thread, with a count of what was asked of it. */
+class CountingOffload extends WafOffload {
+  calls: string[] = [];
+  /** Makes the next `respond` find its transaction gone, as after eviction or a replaced thread. */
+  forget = false;
+  override async inspect(s: WafSettings, r: WafRequest, body: string, keep = false) {
+    this.calls.push('inspect');
+    return super.inspect(s, r, body, keep);
+  }
+  override async respond(s: WafSettings, txId: number, response: WafResponse) {
+    this.calls.push('respond');
+    if (this.forget) super.release(txId);
+    return super.respond(s, txId, response);
+  }
+  override async replay(
+    s: WafSettings,
+    r: WafRequest,
+    body: string,
+    response: WafResponse,
+  ): Promise<Inspection> {
+    this.calls.push('replay');
+    return super.replay(s, r, body, response);
+  }
+}
+
+const rules = new WafRules();
+const settings = WafSettings.parse({});
+const ruleSet = rules.forSettings(settings);
+const GET: WafRequest = {
+  method: 'GET',
+  uri: '/catalog/product/view/id/7',
+  httpVersion: '1.1',
+  headers: [
+    ['Host', 'shop.localhost'],
+    ['User-Agent', 'Mozilla/5.0'],
+  ],
+  remoteAddr: '10.0.0.9',
+  remotePort: 50000,
+  serverPort: 8080,
+  id: 'req-1',
+};
+// Magento's cookies easily pass 512 bytes: such a request is inspected on the thread.
+const LARGE: WafRequest = {
+  ...GET,
+  headers: [...GET.headers, ['Cookie', `mage-cache-storage=${'x'.repeat(600)}`]],
+};
+const SQL_ERROR =
+  'You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version';
+const html = { 'content-type': 'text/html; charset=UTF-8' };
+const page = (inner: string) =>
+  Buffer.from(`<html><body>${'<p>Red dress</p>'.repeat(100)}${inner}</body></html>`);
+
+describe('WafExchange: request and response phases wherever the transaction is', () => {
+  const offload = new CountingOffload({ timeoutMs: 5000 });
+  after(() => offload.close());
+
+  const exchange = async (r: WafRequest) => {
+    offload.calls = [];
+    return WafExchange.request(ruleSet, settings, r, undefined, offload);
+  };
+  const respond = (x: WafExchange, body: Buffer, headers: Record<string, string> = html, status = 200) =>
+    x.response('GET', status, headers, body.subarray(0, x.peekBytes('GET', status, headers)), true);
+
+  test('a small request and a small response stay on the event loop', async () => {
+    const x = await exchange(GET);
+    const r = await respond(x, Buffer.from(`<p>${SQL_ERROR}</p>`));
+    assert.equal(r.interrupted?.ruleId, 959100);
+    assert.deepEqual(offload.calls, []);
+  });
+
+  test('a small request with a large response: the thread runs both, the request phases again', async () => {
+    const x = await exchange(GET);
+    const leak = await respond(x, page(SQL_ERROR));
+    assert.equal(leak.interrupted?.ruleId, 959100);
+    assert.deepEqual(offload.calls, ['replay']);
+    const fine = await respond(await exchange(GET), page(''));
+    assert.deepEqual([fine.interrupted, fine.event], [undefined, undefined]);
+  });
+
+  test('a large request: the thread keeps its transaction for the response', async () => {
+    const x = await exchange(LARGE);
+    const r = await respond(x, Buffer.from(`<p>${SQL_ERROR}</p>`));
+    assert.equal(r.interrupted?.ruleId, 959100);
+    assert.ok(r.event?.matches.some((m) => m.phase === 4 && m.id >= 951000 && m.id < 952000));
+    assert.deepEqual(offload.calls, ['inspect', 'respond']);
+  });
+
+  test('a transaction the thread no longer holds is replayed, with the same verdict', async () => {
+    offload.forget = true;
+    try {
+      const x = await exchange(LARGE);
+      const r = await respond(x, Buffer.from(`<p>${SQL_ERROR}</p>`));
+      assert.equal(r.interrupted?.ruleId, 959100);
+      assert.deepEqual(offload.calls, ['inspect', 'respond', 'replay']);
+    } finally {
+      offload.forget = false;
+    }
+  });
+
+  test('a released exchange still answers a late response (a cache refresh), by replay', async () => {
+    const x = await exchange(LARGE);
+    x.release();
+    const r = await respond(x, Buffer.from('ok'), { 'content-type': 'text/plain' });
+    assert.equal(r.interrupted, undefined);
+    assert.deepEqual(offload.calls, ['inspect', 'replay']);
+  });
+
+  test('a gzipped page is inspected decompressed', async () => {
+    const x = await exchange(GET);
+    const body = gzipSync(page(SQL_ERROR));
+    const r = await respond(x, body, { ...html, 'content-encoding': 'gzip' });
+    assert.equal(r.interrupted?.ruleId, 959100);
+  });
+
+  test('reads no body where phase 4 has none to look at', async () => {
+    const x = await exchange(GET);
+    const limit = ruleSet.config.responseBodyLimit;
+    assert.equal(x.peekBytes('GET', 200, html), limit);
+    assert.equal(x.peekBytes('GET', 200, { 'content-type': 'image/png' }), 0);
+    assert.equal(x.peekBytes('GET', 200, {}), 0, 'no content type');
+    assert.equal(x.peekBytes('HEAD', 200, html), 0);
+    for (const status of [204, 304]) assert.equal(x.peekBytes('GET', status, html), 0);
+    const off = WafSettings.parse({ responseBody: { enabled: false } });
+    const y = await WafExchange.request(rules.forSettings(off), off, GET, undefined, offload);
+    assert.equal(y.peekBytes('GET', 200, html), 0);
+  });
+});
+
+test('a response the thread cannot inspect in time is reported as timed out', async () => {
+  const offload = new WafOffload({ timeoutMs: 1 });
+  try {
+    const x = await WafExchange.request(ruleSet, settings, GET, undefined, offload);
+    // 950130's lazy quantifiers on a page of "<TITLE>Index of" take about a second at 512 KiB.
+    const body = Buffer.from('<TITLE>Index of'.repeat(30_000));
+    const r = await x.response('GET', 200, html, body, false);
+    assert.equal(r.timedOut, true);
+  } finally {
+    await offload.close();
+  }
+});
