@@ -1,0 +1,755 @@
+// Storefront latency through the edge while management work runs, for bench/decoupling.sh.
+//   node --import tsx bench/decoupling.ts --data-dir DIR [--rate 50] [--seconds 20] [--rounds 2]
+// An open-loop generator sends a storefront mix at a fixed rate for the whole run: every request is
+// sent at its scheduled time whatever earlier ones are doing, and its latency is counted from that
+// time, so a stall is not hidden by the generator waiting for it (coordinated omission). The run
+// alternates windows — idle, then busy: `triplane backup create --wait` (dump, media, restic, and the
+// verification restore into a throwaway MariaDB) plus concurrent log-analytics loops against the
+// control API — and reports each window, the pooled idle and busy figures, and busy/idle ratios.
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { getPriority, loadavg, setPriority } from 'node:os';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { layout, runningPid } from '../src/agent/datadir.ts';
+import { controlLayout } from '../src/control/process.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    store: { type: 'string', default: 'demo' },
+    rate: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '2' },
+    edge: { type: 'string', default: 'http://127.0.0.1:8080' },
+    api: { type: 'string', default: 'http://127.0.0.1:7070' },
+    analytics: { type: 'string', default: '4' },
+    'analytics-client': { type: 'boolean', default: false },
+  },
+});
+if (!opt['data-dir']) throw new Error('--data-dir is required');
+const dataDir = resolve(opt['data-dir']);
+const store = opt.store;
+const rate = Number(opt.rate);
+const windowMs = Number(opt.seconds) * 1000;
+const rounds = Number(opt.rounds);
+/** Between windows the load goes on but is not reported, so one window's tail does not land in the next. */
+const SETTLE_MS = 3000;
+const WARMUP_MS = 5000;
+const SESSIONS = 24;
+const host = `${store}.localhost`;
+const token = readFileSync(controlLayout(dataDir).adminToken, 'utf8').trim();
+const auth = { authorization: `Bearer ${token}` };
+
+// ─── the storefront mix ─────────────────────────────────────────────────────────────────────────
+// Cached catalog pages (the edge keeps /product/, Varnish the rest) and uncached PHP work: the cart
+// page from the Redis session, adding to the cart, and checkouts, which write MariaDB.
+type Kind = 'home' | 'category' | 'product' | 'cart' | 'cart-add' | 'checkout';
+const MIX: readonly (readonly [Kind, number])[] = [
+  ['home', 25],
+  ['category', 20],
+  ['product', 25],
+  ['cart', 12],
+  ['cart-add', 12],
+  ['checkout', 6],
+];
+const KINDS = MIX.map(([k]) => k);
+
+/** A fixed-seed PRNG (mulberry32), so every run sends the same sequence. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = prng(20261130);
+const pick = (n: number) => 1 + Math.floor(random() * n);
+function drawKind(): Kind {
+  let r = random() * 100;
+  for (const [k, w] of MIX) {
+    r -= w;
+    if (r < 0) return k;
+  }
+  return 'home';
+}
+
+/** A shopper's PHP session; checkouts only go to a session whose cart has items and nothing in flight. */
+interface Session {
+  cookie: string;
+  filled: boolean;
+  adding: number;
+  checkingOut: boolean;
+}
+const sessions: Session[] = [];
+
+const edge = new Agent({
+  connections: 200,
+  keepAliveTimeout: 4000,
+  headersTimeout: 30_000,
+  bodyTimeout: 30_000,
+});
+const control = new Agent({ connections: 16, headersTimeout: 60_000, bodyTimeout: 60_000 });
+
+interface Sent {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+const FORM = 'application/x-www-form-urlencoded';
+
+async function send(s: Sent): Promise<{ status: number; setCookie?: string }> {
+  const r = await request(`${opt.edge}${s.path}`, {
+    dispatcher: edge,
+    method: s.method,
+    headers: { host, ...s.headers },
+    body: s.body,
+  });
+  await r.body.arrayBuffer();
+  const c = r.headers['set-cookie'];
+  return { status: r.statusCode, setCookie: Array.isArray(c) ? c.join('; ') : c };
+}
+
+async function newSession(): Promise<Session> {
+  const r = await send({
+    method: 'POST',
+    path: '/cart/add',
+    headers: { 'content-type': FORM, accept: 'application/json' },
+    body: 'product_id=1&qty=1',
+  });
+  const id = /PHPSESSID=([^;]+)/.exec(r.setCookie ?? '')?.[1];
+  if (r.status !== 200 || !id)
+    throw new Error(`cart/add without a session: status ${r.status}, no PHPSESSID`);
+  return { cookie: `PHPSESSID=${id}`, filled: true, adding: 0, checkingOut: false };
+}
+
+/** The request a scheduled slot of `kind` sends, and what to note about its session afterwards. */
+function plan(kind: Kind): { kind: Kind; sent: Sent; done?: (status: number) => void } {
+  const anySession = () => sessions[Math.floor(random() * sessions.length)]!;
+  switch (kind) {
+    case 'home':
+      return { kind, sent: { method: 'GET', path: '/', headers: { accept: 'text/html' } } };
+    case 'category':
+      return {
+        kind,
+        sent: { method: 'GET', path: `/category/${pick(4)}`, headers: { accept: 'text/html' } },
+      };
+    case 'product':
+      return {
+        kind,
+        sent: { method: 'GET', path: `/product/${pick(20)}`, headers: { accept: 'text/html' } },
+      };
+    case 'cart': {
+      const s = anySession();
+      return {
+        kind,
+        sent: { method: 'GET', path: '/cart', headers: { accept: 'text/html', cookie: s.cookie } },
+      };
+    }
+    case 'checkout': {
+      const start = Math.floor(random() * sessions.length);
+      for (let i = 0; i < sessions.length; i++) {
+        const s = sessions[(start + i) % sessions.length]!;
+        if (!s.filled || s.adding > 0 || s.checkingOut) continue;
+        s.checkingOut = true;
+        s.filled = false;
+        return {
+          kind,
+          sent: {
+            method: 'POST',
+            path: '/checkout',
+            headers: { accept: 'application/json', cookie: s.cookie },
+          },
+          done: () => {
+            s.checkingOut = false;
+          },
+        };
+      }
+      // No cart is ready: this slot fills one instead (counted as cart-add).
+      return plan('cart-add');
+    }
+    case 'cart-add': {
+      let s = anySession();
+      for (let i = 0; i < sessions.length && s.checkingOut; i++) s = anySession();
+      s.adding++;
+      return {
+        kind,
+        sent: {
+          method: 'POST',
+          path: '/cart/add',
+          headers: { 'content-type': FORM, accept: 'application/json', cookie: s.cookie },
+          body: `product_id=${pick(20)}&qty=1`,
+        },
+        done: (status) => {
+          s.adding--;
+          if (status === 200) s.filled = true;
+        },
+      };
+    }
+  }
+}
+
+// ─── samples and percentiles ────────────────────────────────────────────────────────────────────
+interface Sample {
+  phase: string;
+  kind: Kind;
+  /** From the scheduled send time to the end of the response body (or the error), ms. */
+  ms: number;
+  /** How late the generator itself sent it, ms: shows when the generator was starved of CPU. */
+  lagMs: number;
+  ok: boolean;
+  status: number;
+}
+const samples: Sample[] = [];
+let phase = 'setup';
+let inFlight = 0;
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+interface Summary {
+  n: number;
+  errors: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  lag99: number;
+}
+function summarise(list: readonly Sample[]): Summary {
+  const ms = list.map((s) => s.ms).sort((a, b) => a - b);
+  const lag = list.map((s) => s.lagMs).sort((a, b) => a - b);
+  return {
+    n: list.length,
+    errors: list.filter((s) => !s.ok).length,
+    p50: quantile(ms, 0.5),
+    p90: quantile(ms, 0.9),
+    p99: quantile(ms, 0.99),
+    max: ms.at(-1) ?? Number.NaN,
+    lag99: quantile(lag, 0.99),
+  };
+}
+
+// ─── the open-loop generator ────────────────────────────────────────────────────────────────────
+async function fire(due: number): Promise<void> {
+  const p = phase;
+  const { kind, sent, done } = plan(drawKind());
+  const lagMs = performance.now() - due;
+  inFlight++;
+  let status = 0;
+  try {
+    status = (await send(sent)).status;
+  } catch {
+    status = 0;
+  }
+  inFlight--;
+  done?.(status);
+  const ms = performance.now() - due;
+  if (p !== 'setup' && p !== 'settle' && p !== 'warmup')
+    samples.push({ phase: p, kind, ms, lagMs, ok: status >= 200 && status < 300, status });
+}
+
+/** Sends at `rate` per second until stopped; returns the function that stops it. */
+function generate(): () => void {
+  const interval = 1000 / rate;
+  const t0 = performance.now();
+  let i = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    const now = performance.now();
+    for (; t0 + i * interval <= now; i++) void fire(t0 + i * interval);
+    if (!stopped) timer = setTimeout(tick, Math.max(0, t0 + i * interval - performance.now()));
+  };
+  tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+// ─── management work: the backup and the log analytics ─────────────────────────────────────────
+interface BackupOutcome {
+  wallMs: number;
+  exit: number | null;
+  backup?: {
+    id: string;
+    status: string;
+    snapshot: {
+      sizeBytes: number;
+      addedBytes: number;
+      durationMs: number;
+      tables: number;
+      mediaFiles: number;
+    } | null;
+    verification: {
+      status: string;
+      durationMs: number;
+      tables: number;
+      rows: number;
+      mediaFiles: number;
+      problems: string[];
+    } | null;
+    error: string | null;
+  };
+  stderr: string;
+}
+let backupChild: ChildProcess | undefined;
+let analyticsPid: number | undefined;
+
+/**
+ * Runs `triplane backup create --wait` as an operator would, at the normal priority: the generator
+ * may run at a higher one (see bench/decoupling.sh), which the command must not inherit.
+ */
+function runBackup(): Promise<BackupOutcome> {
+  const t0 = performance.now();
+  const argv = ['./triplane', 'backup', 'create', store, '--wait', '--json', '--data-dir', dataDir];
+  const child = spawn('nice', ['-n', String(-getPriority()), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  backupChild = child;
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d;
+  });
+  return new Promise((done) => {
+    child.on('close', (exit) => {
+      backupChild = undefined;
+      let backup: BackupOutcome['backup'];
+      try {
+        backup = (JSON.parse(out) as { backup: BackupOutcome['backup'] }).backup;
+      } catch {
+        backup = undefined;
+      }
+      done({ wallMs: performance.now() - t0, exit, backup, stderr: err.trim() });
+    });
+  });
+}
+
+interface Analytics {
+  path: string;
+  ms: number[];
+  errors: number;
+}
+/** One log-analytics loop: the same query again as soon as the last answer is read, until stopped. */
+async function analyticsLoop(a: Analytics, running: () => boolean): Promise<void> {
+  while (running()) {
+    const t0 = performance.now();
+    try {
+      const r = await request(`${opt.api}${a.path}`, { dispatcher: control, headers: auth });
+      await r.body.arrayBuffer();
+      if (r.statusCode !== 200) a.errors++;
+    } catch {
+      a.errors++;
+      await sleep(100);
+    }
+    a.ms.push(performance.now() - t0);
+  }
+}
+
+/**
+ * The log-analytics client runs in a process of its own at the normal priority, as an operator's
+ * dashboard or script would: reading its answers in the generator would delay the generator's sends,
+ * and at the generator's priority it would take CPU the storefront should get. Told by message when a
+ * busy window starts ("start") and ends ("stop"); answers "stop" with the loops' figures.
+ */
+function analyticsClient(): void {
+  let loops: Analytics[] = [];
+  let running: Promise<void>[] = [];
+  let busy = false;
+  process.on('message', (m: 'start' | 'stop') => {
+    if (m === 'start') {
+      busy = true;
+      loops = Array.from({ length: Number(opt.analytics) }, (_, i) => ({
+        path:
+          i % 2 === 0 ? `/api/stores/${store}/requests?limit=1000` : `/api/stores/${store}/events?limit=1000`,
+        ms: [],
+        errors: 0,
+      }));
+      running = loops.map((a) => analyticsLoop(a, () => busy));
+      return;
+    }
+    busy = false;
+    void Promise.all(running).then(() => process.send?.(loops));
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** Starts the analytics client; `window()` runs its loops until the returned function is called. */
+function startAnalyticsClient(): { child: ChildProcess; window: () => () => Promise<Analytics[]> } {
+  const child = fork(process.argv[1]!, [...process.argv.slice(2), '--analytics-client'], {
+    execArgv: process.execArgv,
+  });
+  try {
+    setPriority(child.pid!, 0);
+  } catch {
+    // Lowering a niceness needs root: a generator niced by an unprivileged user keeps it for the client.
+  }
+  return {
+    child,
+    window: () => {
+      child.send('start');
+      return () =>
+        new Promise((done) => {
+          child.once('message', (loops) => done(loops as Analytics[]));
+          child.send('stop');
+        });
+    },
+  };
+}
+
+// ─── CPU by process group ───────────────────────────────────────────────────────────────────────
+// Sampled from /proc once a second (asynchronously, so the generator is not held up), so the report
+// can say where the cores went in each window: the store's containers by command, the platform's
+// processes, this generator, and whatever else runs on the machine.
+const HZ = 100;
+const cpu = new Map<string, Map<string, number>>();
+const storeUid = Number(
+  readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`tp-${store}:`))
+    ?.split(':')[2] ?? -1,
+);
+interface Proc {
+  pid: number;
+  ppid: number;
+  uid: number;
+  comm: string;
+  nice: number;
+  ticks: number;
+  start: string;
+}
+async function readProc(pid: number): Promise<Proc | undefined> {
+  try {
+    const [text, st] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), stat(`/proc/${pid}`)]);
+    const close = text.lastIndexOf(')');
+    const f = text.slice(close + 2).split(' ');
+    return {
+      pid,
+      ppid: Number(f[1]),
+      uid: st.uid,
+      comm: text.slice(text.indexOf('(') + 1, close),
+      nice: Number(f[16]),
+      ticks: Number(f[11]) + Number(f[12]),
+      start: f[19]!,
+    };
+  } catch {
+    return undefined;
+  }
+}
+function roots(): Map<number, string> {
+  const m = new Map<number, string>([[process.pid, 'load generator']]);
+  if (analyticsPid) m.set(analyticsPid, 'log analytics client');
+  if (backupChild?.pid) m.set(backupChild.pid, 'backup CLI');
+  const add = (file: string, name: string) => {
+    const pid = runningPid(file);
+    if (pid) m.set(pid, name);
+  };
+  add(controlLayout(dataDir).pid, 'control');
+  add(layout(dataDir).agentPid, 'agent');
+  add(layout(dataDir).edgePid, 'edge');
+  return m;
+}
+function groupOf(p: Proc, all: Map<number, Proc>, top: Map<number, string>): string {
+  const niced = p.nice > 0 ? ` (nice ${p.nice})` : '';
+  let ownedByStore = false;
+  for (let a: Proc | undefined = p, hops = 0; a && hops < 64; a = all.get(a.ppid), hops++) {
+    ownedByStore ||= a.uid === storeUid;
+    const root = top.get(a.pid);
+    if (!root) continue;
+    if (root === 'control') return a === p ? 'control API' : `control: ${p.comm}${niced}`;
+    return a === p ? root : `${root}: ${p.comm}${niced}`;
+  }
+  return ownedByStore ? `store: ${p.comm}${niced}` : 'other processes on the machine';
+}
+function sampleCpu(): () => Promise<void> {
+  let last = new Map<string, number>();
+  let first = true;
+  let stopped = false;
+  const loop = async () => {
+    while (!stopped) {
+      const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
+      const procs = (await Promise.all(pids.map(readProc))).filter((p): p is Proc => p !== undefined);
+      const all = new Map(procs.map((p) => [p.pid, p]));
+      const top = roots();
+      const next = new Map<string, number>();
+      const byGroup = cpu.get(phase) ?? new Map<string, number>();
+      for (const p of procs) {
+        const key = `${p.pid}:${p.start}`;
+        next.set(key, p.ticks);
+        // A process not seen before started since the last sample: all its time is new.
+        const delta = first ? 0 : p.ticks - (last.get(key) ?? 0);
+        if (delta <= 0) continue;
+        const g = groupOf(p, all, top);
+        byGroup.set(g, (byGroup.get(g) ?? 0) + delta / HZ);
+      }
+      cpu.set(phase, byGroup);
+      last = next;
+      first = false;
+      await sleep(1000);
+    }
+  };
+  const running = loop();
+  return async () => {
+    stopped = true;
+    await running;
+  };
+}
+
+// ─── setup: rate limit, sessions ────────────────────────────────────────────────────────────────
+async function api<T>(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> {
+  const r = await request(`${opt.api}${path}`, {
+    dispatcher: control,
+    method,
+    headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.body.text();
+  if (r.statusCode >= 300) throw new Error(`${method} ${path}: ${r.statusCode} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/**
+ * The store's default rate limit (50/s per client IP) would throttle a generator that sends
+ * everything from 127.0.0.1; it is raised well above the rate, and the run waits until every edge
+ * has taken the snapshot that carries it.
+ */
+async function raiseRateLimit(): Promise<void> {
+  type Status = { snapshotVersion: number | null; edges: { version: number; accepted: boolean }[] };
+  const before = (await api<Status>('GET', `/api/stores/${store}/status`)).snapshotVersion ?? 0;
+  const perSec = Math.max(1000, rate * 20);
+  await api('PUT', `/api/stores/${store}/policy/rate-limits`, [
+    { class: 'default', pathPrefixes: [], methods: [], ratePerSec: perSec, burst: perSec * 2 },
+  ]);
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const st = await api<Status>('GET', `/api/stores/${store}/status`);
+    const v = st.snapshotVersion ?? 0;
+    if (v > before && st.edges.length > 0 && st.edges.every((e) => e.version >= v && e.accepted)) return;
+    if (Date.now() > until) throw new Error('the edges did not take the raised rate limit within 60 s');
+    await sleep(500);
+  }
+}
+
+// ─── the run ────────────────────────────────────────────────────────────────────────────────────
+const fmtMs = (v: number) => (Number.isNaN(v) ? '-' : v < 10 ? `${v.toFixed(1)}ms` : `${v.toFixed(0)}ms`);
+const fmtS = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+const pad = (cols: readonly string[], widths: readonly number[]) =>
+  cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+
+async function main(): Promise<void> {
+  // The analytics client goes with the generator (its IPC channel closes); the backup CLI is told.
+  const stopSignals = () => {
+    backupChild?.kill('SIGTERM');
+    process.exit(130);
+  };
+  process.once('SIGTERM', stopSignals);
+  process.once('SIGINT', stopSignals);
+
+  await raiseRateLimit();
+  for (let i = 0; i < SESSIONS; i++) sessions.push(await newSession());
+  const client = startAnalyticsClient();
+  analyticsPid = client.child.pid;
+  const loadBefore = loadavg();
+  const stopCpu = sampleCpu();
+  phase = 'warmup';
+  const stop = generate();
+  await sleep(WARMUP_MS);
+
+  const backups: BackupOutcome[] = [];
+  const analytics: Analytics[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    phase = `idle-${r}`;
+    await sleep(windowMs);
+    phase = 'settle';
+    await sleep(SETTLE_MS);
+
+    phase = `busy-${r}`;
+    const stopAnalytics = client.window();
+    const [outcome] = await Promise.all([runBackup(), sleep(windowMs)]);
+    const loops = stopAnalytics();
+    backups.push(outcome);
+    phase = 'settle';
+    analytics.push(...(await loops));
+    await sleep(SETTLE_MS);
+  }
+  stop();
+  while (inFlight > 0) await sleep(50);
+  await stopCpu();
+  client.child.disconnect();
+  const loadAfter = loadavg();
+  report(backups, analytics, loadBefore, loadAfter);
+}
+
+function report(
+  backups: readonly BackupOutcome[],
+  analytics: readonly Analytics[],
+  loadBefore: number[],
+  loadAfter: number[],
+): void {
+  const out: string[] = [];
+  const la = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
+  out.push(
+    `decoupling: ${rate} req/s open loop through the edge (${host}), idle windows ${windowMs / 1000} s, busy windows until the backup has ended (at least ${windowMs / 1000} s), ${rounds} round(s)`,
+  );
+  out.push(
+    `load average at start: ${la(loadBefore)}; at end: ${la(loadAfter)}; generator at nice ${getPriority()}, ${opt.analytics} analytics loop(s)`,
+  );
+  out.push('');
+  const widths = [10, 6, 6, 7, 8, 8, 8, 8, 9];
+  out.push(pad(['phase', 'secs', 'reqs', 'errors', 'p50', 'p90', 'p99', 'max', 'lag p99'], widths));
+  const wall = (pred: (p: string) => boolean) =>
+    [...phaseWallMs].filter(([p]) => pred(p)).reduce((t, [, ms]) => t + ms, 0) / 1000;
+  const row = (name: string, s: Summary, secs: number) =>
+    pad(
+      [
+        name,
+        secs.toFixed(0),
+        String(s.n),
+        String(s.errors),
+        fmtMs(s.p50),
+        fmtMs(s.p90),
+        fmtMs(s.p99),
+        fmtMs(s.max),
+        fmtMs(s.lag99),
+      ],
+      widths,
+    );
+  const phases = [...new Set(samples.map((s) => s.phase))];
+  const of = (pred: (s: Sample) => boolean) => summarise(samples.filter(pred));
+  const isIdle = (p: string) => p.startsWith('idle');
+  const isBusy = (p: string) => p.startsWith('busy');
+  for (const p of phases) {
+    const only = (x: string) => x === p;
+    out.push(
+      row(
+        p,
+        of((s) => only(s.phase)),
+        wall(only),
+      ),
+    );
+  }
+  const idle = of((s) => isIdle(s.phase));
+  const busy = of((s) => isBusy(s.phase));
+  out.push(row('idle all', idle, wall(isIdle)));
+  out.push(row('busy all', busy, wall(isBusy)));
+  out.push('');
+
+  const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
+  const perRound = Array.from({ length: rounds }, (_, i) => {
+    const bi = of((s) => s.phase === `busy-${i + 1}`);
+    const ii = of((s) => s.phase === `idle-${i + 1}`);
+    return `${ratio(bi.p99, ii.p99)}`;
+  });
+  out.push(
+    `ratio busy/idle: p99 ${ratio(busy.p99, idle.p99)} (per round ${perRound.join(', ')}), p50 ${ratio(busy.p50, idle.p50)}, p90 ${ratio(busy.p90, idle.p90)}; goal p99 <= 1.10: ${busy.p99 / idle.p99 <= 1.1 ? 'met' : 'not met'}`,
+  );
+  const nonOk = samples.filter((s) => !s.ok);
+  if (nonOk.length > 0) {
+    const counts = new Map<string, number>();
+    for (const s of nonOk)
+      counts.set(
+        `${s.kind} ${s.status || 'error'}`,
+        (counts.get(`${s.kind} ${s.status || 'error'}`) ?? 0) + 1,
+      );
+    out.push(`errors: ${[...counts].map(([k, n]) => `${k} x${n}`).join(', ')}`);
+  }
+  out.push('');
+
+  out.push('by request (idle all -> busy all)');
+  const kw = [10, 6, 7, 8, 8, 8, 8];
+  out.push(pad(['request', 'idle n', 'busy n', 'p50 idle', 'p50 busy', 'p99 idle', 'p99 busy'], kw));
+  for (const k of KINDS) {
+    const i = of((s) => s.kind === k && s.phase.startsWith('idle'));
+    const b = of((s) => s.kind === k && s.phase.startsWith('busy'));
+    out.push(pad([k, String(i.n), String(b.n), fmtMs(i.p50), fmtMs(b.p50), fmtMs(i.p99), fmtMs(b.p99)], kw));
+  }
+  out.push('');
+
+  backups.forEach((b, i) => {
+    const snap = b.backup?.snapshot;
+    const v = b.backup?.verification;
+    out.push(
+      `backup ${i + 1}: ${fmtS(b.wallMs)} for the command (exit ${b.exit}); ` +
+        (snap
+          ? `taken in ${fmtS(snap.durationMs)}: ${snap.tables} tables, ${snap.mediaFiles} media files, ${mb(snap.sizeBytes)}, ${mb(snap.addedBytes)} added; `
+          : `not taken (${b.backup?.error ?? b.stderr.split('\n').at(-1)}); `) +
+        (v
+          ? `verification ${v.status} in ${fmtS(v.durationMs)}: ${v.tables} tables, ${v.rows} rows, ${v.mediaFiles} media files${v.problems.length ? `; ${v.problems.slice(0, 3).join('; ')}` : ''}`
+          : 'no verification'),
+    );
+  });
+  const byPath = new Map<string, Analytics[]>();
+  for (const a of analytics) byPath.set(a.path, [...(byPath.get(a.path) ?? []), a]);
+  for (const [path, list] of byPath) {
+    const ms = list.flatMap((a) => a.ms).sort((a, b) => a - b);
+    const errors = list.reduce((n, a) => n + a.errors, 0);
+    out.push(
+      `analytics GET ${path}: ${ms.length} requests by ${list.length / rounds} loop(s) per window, p50 ${fmtMs(quantile(ms, 0.5))}, p99 ${fmtMs(quantile(ms, 0.99))}, errors ${errors}`,
+    );
+  }
+  out.push('');
+
+  // Cores used per process group, pooled over the idle and the busy windows.
+  const cores = (prefix: string) => {
+    const m = new Map<string, number>();
+    let wall = 0;
+    for (const [p, groups] of cpu) {
+      if (!p.startsWith(prefix)) continue;
+      wall += phaseWallMs.get(p) ?? 0;
+      for (const [g, s] of groups) m.set(g, (m.get(g) ?? 0) + s);
+    }
+    for (const [g, s] of m) m.set(g, wall > 0 ? s / (wall / 1000) : 0);
+    return m;
+  };
+  const ci = cores('idle');
+  const cb = cores('busy');
+  const groups = [...new Set([...ci.keys(), ...cb.keys()])]
+    .map((g) => [g, ci.get(g) ?? 0, cb.get(g) ?? 0] as const)
+    .filter(([, i, b]) => i >= 0.01 || b >= 0.01)
+    .sort((x, y) => y[2] - x[2]);
+  out.push('cores used (of 2), idle -> busy');
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  for (const [g, i, b] of groups)
+    out.push(`  ${g.padEnd(44)} ${i.toFixed(2).padStart(5)} -> ${b.toFixed(2).padStart(5)}`);
+  out.push(
+    `  ${'total'.padEnd(44)} ${total(ci).toFixed(2).padStart(5)} -> ${total(cb).toFixed(2).padStart(5)}`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** Wall time each reported phase lasted, for the CPU figures. */
+const phaseWallMs = new Map<string, number>();
+{
+  let current = phase;
+  let since = performance.now();
+  setInterval(() => {
+    if (phase === current) return;
+    const now = performance.now();
+    phaseWallMs.set(current, (phaseWallMs.get(current) ?? 0) + (now - since));
+    current = phase;
+    since = now;
+  }, 20).unref();
+}
+
+if (opt['analytics-client']) analyticsClient();
+else
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      backupChild?.kill('SIGTERM');
+      process.stderr.write(`decoupling: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
