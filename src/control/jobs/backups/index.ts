@@ -118,6 +118,17 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
     }
   };
 
+  /** A failed verification for a backup that could not be checked at all: never good unchecked. */
+  const unverified = (problem: string): Verification => ({
+    status: 'failed',
+    checkedAt: new Date(now()).toISOString(),
+    durationMs: 0,
+    tables: 0,
+    rows: 0,
+    mediaFiles: 0,
+    problems: [problem],
+  });
+
   /**
    * Waits (at most `maintenanceWaitMs`) until the latest edge snapshot shows the store in maintenance
    * or out of it: the control plane's snapshot builder picks the flag up within its interval.
@@ -192,15 +203,7 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
         ),
       );
     } catch (e) {
-      v = {
-        status: 'failed',
-        checkedAt: new Date(now()).toISOString(),
-        durationMs: 0,
-        tables: 0,
-        rows: 0,
-        mediaFiles: 0,
-        problems: [`verification could not run: ${(e as Error).message}`],
-      };
+      v = unverified(`verification could not run: ${(e as Error).message}`);
     }
     await state.backups.verified(backupId, v);
     await state.events.record({
@@ -246,15 +249,7 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
             await state.backups.failed(b.id, why);
             settled.push(b.id);
           } else if (kind === 'backup.verify' && b.verifying) {
-            await state.backups.verified(b.id, {
-              status: 'failed',
-              checkedAt: new Date(now()).toISOString(),
-              durationMs: 0,
-              tables: 0,
-              rows: 0,
-              mediaFiles: 0,
-              problems: [why],
-            });
+            await state.backups.verified(b.id, unverified(why));
             settled.push(b.id);
           }
         }
