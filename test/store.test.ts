@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { ProcessExecutor, RecordingExecutor } from '../src/agent/executor.ts';
 import { applyStack } from '../src/agent/stack/apply.ts';
 import { prepareStoreUser } from '../src/agent/users.ts';
@@ -42,12 +43,21 @@ function status(store?: string): ContainerStatus[] {
   return (JSON.parse(r.stdout) as unknown[]).map((x) => ContainerStatus.parse(x));
 }
 
+// A session's requests each on a new connection: a POST is never retried, so one sent on a kept-alive
+// connection the server has just closed (a test before killed the pod behind it) would fail.
+const fresh = new Agent({ pipelining: 0 });
+
 class Jar {
   cookie = '';
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookie) headers.set('cookie', this.cookie);
-    const r = await fetch(base + path, { ...init, headers, redirect: 'manual' });
+    const r = (await undiciFetch(base + path, {
+      ...(init as Parameters<typeof undiciFetch>[1]),
+      headers,
+      redirect: 'manual',
+      dispatcher: fresh,
+    })) as unknown as Response;
     const set = r.headers.get('set-cookie');
     if (set) this.cookie = set.split(';')[0]!;
     return r;

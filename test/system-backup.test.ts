@@ -547,7 +547,9 @@ describe('backups of a store on real MariaDB, Podman and restic', { timeout: 900
       va.problems.some((p) => /^database\.sql: \d+ bytes .* restored, \d+ bytes .* dumped$/.test(p)),
       va.problems.join('\n'),
     );
-    assert.ok(va.problems.includes('table orders: 3 rows restored, 7 dumped'), va.problems.join('\n'));
+    // The cut table's rows were never committed (the dump commits each table at its end), so the
+    // restored copy has none of them.
+    assert.ok(va.problems.includes('table orders: 0 rows restored, 7 dumped'), va.problems.join('\n'));
 
     // WHEN (b) the manifest describes the cut dump itself
     const b = await snapshotWith(manifestFor(cutDigest));
