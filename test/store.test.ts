@@ -405,8 +405,12 @@ describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
     assert.match(podmanAs('demo', ['volume', 'ls', '--format', '{{.Name}}']).stdout, /demo-database/);
     const up = await triplaneAsync(['up', '--data-dir', dataDir, '--skip-host'], { timeoutMs: 600_000 });
     assert.equal(up.code, 0, up.stderr);
-    const r = await fetch(`${base}/order/${order_id}`);
-    assert.equal(r.status, 200);
+    // Varnish is up before its first probe of the new app pod has passed: it answers 503 until then.
+    const order = await until('the order to be served again', 60_000, async () => {
+      const r = await fetch(`${base}/order/${order_id}`);
+      return r.status === 200 ? ((await r.json()) as { id: number }) : undefined;
+    });
+    assert.equal(order.id, order_id);
   });
 
   test('destroy asks first, then removes the store, its volumes and its unix user', () => {

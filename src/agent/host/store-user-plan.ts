@@ -192,13 +192,15 @@ export function planStoreUserRemoval(facts: StoreUserFacts): HostStep[] {
       why: `userdel refuses to delete ${user} while it has processes`,
       commands: [
         { argv: ['pkill', '--signal', 'KILL', '-u', user], okExitCodes: [0, 1] },
+        // Killed again while any is left: a Podman command that ran as the user meanwhile (an
+        // agent's supervisor pass) starts a new rootless pause process.
         {
           argv: [
             'timeout',
-            '10',
+            '20',
             'sh',
             '-c',
-            'while pgrep -u "$1" >/dev/null; do sleep 0.1; done',
+            'while pgrep -u "$1" >/dev/null; do pkill --signal KILL -u "$1"; sleep 0.2; done',
             'sh',
             user,
           ],

@@ -185,10 +185,10 @@ describe('planStoreUserRemoval', () => {
             ['pkill', '--signal', 'KILL', '-u', 'tp-demo'],
             [
               'timeout',
-              '10',
+              '20',
               'sh',
               '-c',
-              'while pgrep -u "$1" >/dev/null; do sleep 0.1; done',
+              'while pgrep -u "$1" >/dev/null; do pkill --signal KILL -u "$1"; sleep 0.2; done',
               'sh',
               'tp-demo',
             ],
