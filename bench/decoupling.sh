@@ -10,7 +10,8 @@
 # TRIPLANE_BENCH_MEDIA_MB (default 40) files of 1 MiB of random bytes. TRIPLANE_BENCH_ANALYTICS_LOOPS
 # (default 4) log-analytics loops in a busy window; 0 leaves the backup alone, to tell the two apart.
 # The generator runs at nice -10: it stands for shoppers on other machines, so its own scheduling
-# should not count as the storefront's latency (its remaining lateness is reported as "lag p99").
+# should not count as the storefront's latency (its remaining lateness is reported as "lag p99"). The
+# backup command and the analytics client stand for an operator's tools and run at nice 19.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-50}

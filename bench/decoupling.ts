@@ -9,14 +9,23 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { getPriority, loadavg, setPriority } from 'node:os';
+import { getPriority, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { layout, runningPid } from '../src/agent/datadir.ts';
+import { lowerOwnPriority } from '../src/control/priority.ts';
 import { controlLayout } from '../src/control/process.ts';
+
+/**
+ * The backup command and the analytics client stand for an operator's tools, which run on the
+ * operator's machine as the generator stands for shoppers on theirs: at nice 19 their own CPU is not
+ * counted against the storefront. What is measured is the platform's side of their work — the control
+ * API answering them, the jobs, the agent's backup and verification.
+ */
+const OPERATOR_NICENESS = 19;
 
 const { values: opt } = parseArgs({
   options: {
@@ -306,13 +315,15 @@ let backupChild: ChildProcess | undefined;
 let analyticsPid: number | undefined;
 
 /**
- * Runs `triplane backup create --wait` as an operator would, at the normal priority: the generator
- * may run at a higher one (see bench/decoupling.sh), which the command must not inherit.
+ * Runs `triplane backup create --wait` as an operator would, at {@link OPERATOR_NICENESS}: `nice`
+ * adds to the generator's own niceness (see bench/decoupling.sh), hence the difference.
  */
 function runBackup(): Promise<BackupOutcome> {
   const t0 = performance.now();
   const argv = ['./triplane', 'backup', 'create', store, '--wait', '--json', '--data-dir', dataDir];
-  const child = spawn('nice', ['-n', String(-getPriority()), ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('nice', ['-n', String(OPERATOR_NICENESS - getPriority()), ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   backupChild = child;
   let out = '';
   let err = '';
@@ -357,13 +368,23 @@ async function analyticsLoop(a: Analytics, running: () => boolean): Promise<void
   }
 }
 
+/** The kernel's autogroup setting, which decides whether niceness ranks processes across sessions. */
+function autogroup(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '0' ? 'off' : 'on';
+  } catch {
+    return 'absent';
+  }
+}
+
 /**
- * The log-analytics client runs in a process of its own at the normal priority, as an operator's
- * dashboard or script would: reading its answers in the generator would delay the generator's sends,
- * and at the generator's priority it would take CPU the storefront should get. Told by message when a
+ * The log-analytics client runs in a process of its own at {@link OPERATOR_NICENESS}, standing for an
+ * operator's dashboard or script: reading its answers in the generator would delay the generator's
+ * sends, and at the generator's priority it would take CPU the storefront should get. Told by message when a
  * busy window starts ("start") and ends ("stop"); answers "stop" with the loops' figures.
  */
 function analyticsClient(): void {
+  lowerOwnPriority(OPERATOR_NICENESS);
   let loops: Analytics[] = [];
   let running: Promise<void>[] = [];
   let busy = false;
@@ -390,11 +411,6 @@ function startAnalyticsClient(): { child: ChildProcess; window: () => () => Prom
   const child = fork(process.argv[1]!, [...process.argv.slice(2), '--analytics-client'], {
     execArgv: process.execArgv,
   });
-  try {
-    setPriority(child.pid!, 0);
-  } catch {
-    // Lowering a niceness needs root: a generator niced by an unprivileged user keeps it for the client.
-  }
   return {
     child,
     window: () => {
@@ -467,8 +483,8 @@ function groupOf(p: Proc, all: Map<number, Proc>, top: Map<number, string>): str
     ownedByStore ||= a.uid === storeUid;
     const root = top.get(a.pid);
     if (!root) continue;
-    if (root === 'control') return a === p ? 'control API' : `control: ${p.comm}${niced}`;
-    return a === p ? root : `${root}: ${p.comm}${niced}`;
+    if (root === 'control') return a === p ? `control API${niced}` : `control: ${p.comm}${niced}`;
+    return a === p ? `${root}${niced}` : `${root}: ${p.comm}${niced}`;
   }
   return ownedByStore ? `store: ${p.comm}${niced}` : 'other processes on the machine';
 }
@@ -604,7 +620,7 @@ function report(
     `decoupling: ${rate} req/s open loop through the edge (${host}), idle windows ${windowMs / 1000} s, busy windows until the backup has ended (at least ${windowMs / 1000} s), ${rounds} round(s)`,
   );
   out.push(
-    `load average at start: ${la(loadBefore)}; at end: ${la(loadAfter)}; generator at nice ${getPriority()}, ${opt.analytics} analytics loop(s)`,
+    `load average at start: ${la(loadBefore)}; at end: ${la(loadAfter)}; generator at nice ${getPriority()}, ${opt.analytics} analytics loop(s); autogroup scheduling ${autogroup()}`,
   );
   out.push('');
   const widths = [10, 6, 6, 7, 8, 8, 8, 8, 9];
@@ -655,6 +671,14 @@ function report(
   out.push(
     `ratio busy/idle: p99 ${ratio(busy.p99, idle.p99)} (per round ${perRound.join(', ')}), p50 ${ratio(busy.p50, idle.p50)}, p90 ${ratio(busy.p90, idle.p90)}; goal p99 <= 1.10: ${busy.p99 / idle.p99 <= 1.1 ? 'met' : 'not met'}`,
   );
+  // How far two windows of the same kind differ on this machine: a busy/idle ratio inside this spread
+  // cannot be told from noise.
+  const idleP99 = Array.from({ length: rounds }, (_, i) => of((s) => s.phase === `idle-${i + 1}`).p99);
+  if (rounds > 1) {
+    out.push(
+      `idle windows against each other: p99 highest/lowest ${ratio(Math.max(...idleP99), Math.min(...idleP99))}`,
+    );
+  }
   const nonOk = samples.filter((s) => !s.ok);
   if (nonOk.length > 0) {
     const counts = new Map<string, number>();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ProcessExecutor } from '../src/agent/executor.ts';
-import { planHostConfig } from '../src/agent/host/config.ts';
+import { planHostConfig, SYSCTL_TEXT } from '../src/agent/host/config.ts';
 import { REQUIRED_PACKAGES } from '../src/agent/host/facts.ts';
 import { probeHost } from '../src/agent/host/probe.ts';
 import { USERDATA_PROPS as PROPS } from '../src/cloud/aws/testing.ts';
@@ -22,6 +22,11 @@ test('the boot script requires exactly the packages `host prepare` installs', ()
   assert.deepEqual(bash('printf "%s\\n" "${TRIPLANE_PODMAN_PACKAGES[@]}"').trim().split('\n'), [
     ...REQUIRED_PACKAGES,
   ]);
+});
+
+test('the boot script writes the same kernel settings as `host prepare`', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash variable, not a template
+  assert.equal(bash('printf "%s\\n" "${TRIPLANE_SYSCTL_TEXT}"'), SYSCTL_TEXT);
 });
 
 test('the boot script derives the same drop-in as `host prepare` from this host', async () => {
@@ -57,6 +62,7 @@ describe('prepare_podman on this host', () => {
     const expected = [
       'prepare_podman: packages: all installed',
       'prepare_podman: drop-in: current',
+      'prepare_podman: scheduler: current',
       'prepare_podman: tun: usable by store users',
       'prepare_podman: podman works',
     ];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { Agent } from '../agent/daemon.ts';
 import { defaultDataDir, listStores, runningPid } from '../agent/datadir.ts';
@@ -13,6 +13,7 @@ import { buildImages } from '../agent/images/index.ts';
 import { RemoteAgent } from '../agent/remote/agent.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
 import { runJobsProcess } from '../control/jobs/index.ts';
+import { CONTROL_NICENESS, lowerOwnPriority } from '../control/priority.ts';
 import { ControlPlane, controlLayout, initControl } from '../control/process.ts';
 import { parseListen } from '../edge/options.ts';
 import { runEdge } from '../edge/process.ts';
@@ -44,6 +45,13 @@ const program = new Command()
   .showHelpAfterError();
 
 const dataDirOption = ['--data-dir <dir>', 'where state, logs and pid files live', defaultDataDir()] as const;
+
+/** `--niceness`: an integer from 0 to 19 (raising a priority is not the platform's to do). */
+function parseNiceness(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 19)
+    throw new InvalidArgumentError(`expected an integer from 0 to 19, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
 
 program
   .command('validate')
@@ -343,24 +351,39 @@ const control = program
   .option('--listen <addr>', 'API address', '127.0.0.1:7070')
   .option('--database-url <url>', 'PostgreSQL URL of the state store (default: SQLite in the data directory)')
   .option('--edge-admin <url...>', 'admin endpoints of the edges purges go to', ['http://127.0.0.1:8081'])
-  .action(async (o: { dataDir: string; listen: string; databaseUrl?: string; edgeAdmin: string[] }) => {
-    const at = parseListen(o.listen, '--listen');
-    const cp = new ControlPlane({
-      dataDir: resolve(o.dataDir),
-      databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
-      host: at.host,
-      port: at.port,
-      edgeAdmin: o.edgeAdmin,
-      log: pino({ name: 'triplane-control' }),
-      jobs: { node: [process.execPath, ...process.execArgv], entry: fileURLToPath(import.meta.url) },
-    });
-    await cp.start();
-    await new Promise<void>((done) => {
-      const stop = () => void cp.stop().then(done);
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
-  });
+  .option(
+    '--niceness <n>',
+    'CPU niceness of the control plane and its jobs, 0-19: management work ranks below the storefront',
+    parseNiceness,
+    CONTROL_NICENESS,
+  )
+  .action(
+    async (o: {
+      dataDir: string;
+      listen: string;
+      databaseUrl?: string;
+      edgeAdmin: string[];
+      niceness: number;
+    }) => {
+      const at = parseListen(o.listen, '--listen');
+      lowerOwnPriority(o.niceness);
+      const cp = new ControlPlane({
+        dataDir: resolve(o.dataDir),
+        databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
+        host: at.host,
+        port: at.port,
+        edgeAdmin: o.edgeAdmin,
+        log: pino({ name: 'triplane-control' }),
+        jobs: { node: [process.execPath, ...process.execArgv], entry: fileURLToPath(import.meta.url) },
+      });
+      await cp.start();
+      await new Promise<void>((done) => {
+        const stop = () => void cp.stop().then(done);
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    },
+  );
 control
   .command('init')
   .description('create the state store and a first admin token, written to a file only its owner can read')

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StoreUser } from '../podman/types.ts';
-import { databaseDump, resticBackup, verifierRun } from './commands.ts';
+import {
+  databaseDump,
+  resticBackup,
+  VERIFIER_TMPFS_MAX_BYTES,
+  verifierRun,
+  verifierTmpfsBytes,
+} from './commands.ts';
 import { mapOwner } from './engine.ts';
 
 const u: StoreUser = {
@@ -104,6 +110,22 @@ test("the verifier's passwords come from the environment, and it has no network"
   ]);
   assert.equal(c.env?.MARIADB_ROOT_PASSWORD, 'pw');
   assert.deepEqual(c.argv.slice(0, 6), ['nice', '-n', '19', 'ionice', '-c', '3']);
+});
+
+test("the verifier's data directory is in memory, sized from the dump, unless the dump is too big", () => {
+  const MiB = 1024 ** 2;
+  assert.equal(verifierTmpfsBytes(80 * MiB), 672 * MiB);
+  assert.equal(verifierTmpfsBytes(768 * MiB), VERIFIER_TMPFS_MAX_BYTES);
+  assert.equal(verifierTmpfsBytes(768 * MiB + 1), null);
+  const inMemory = verifierRun(u, 'v', 'img', 'pw', 672 * MiB);
+  const at = inMemory.argv.indexOf('--tmpfs');
+  assert.deepEqual(inMemory.argv.slice(at, at + 2), [
+    '--tmpfs',
+    `/var/lib/mysql:rw,size=${672 * MiB},mode=0750`,
+  ]);
+  // Before the image: an option after it would be an argument to mariadbd.
+  assert.ok(at < inMemory.argv.indexOf('img'));
+  assert.ok(!verifierRun(u, 'v', 'img', 'pw', null).argv.includes('--tmpfs'));
 });
 
 test("restored media moves from one store user's ids to another's", () => {

@@ -133,11 +133,32 @@ export function databasePing(u: StoreUser, container: string): Command {
   return podman(u, ['exec', container, 'mariadb-admin', 'ping'], { okExitCodes: [0, 1], timeoutMs: 15_000 });
 }
 
+/** The largest in-memory data directory a verifier gets; a bigger restore goes to disk. */
+export const VERIFIER_TMPFS_MAX_BYTES = 2 * 1024 ** 3;
+
+/**
+ * The size of an in-memory data directory for loading a dump of `dumpBytes`, or null when it should
+ * go to disk. Tables take about as much room as their INSERT statements, plus InnoDB's system
+ * tablespace, redo and undo logs; the copy in memory writes nothing to the disk the storefront's
+ * database flushes its commits to, and tmpfs only holds the pages actually written.
+ */
+export function verifierTmpfsBytes(dumpBytes: number): number | null {
+  const want = 2 * dumpBytes + 512 * 1024 ** 2;
+  return want <= VERIFIER_TMPFS_MAX_BYTES ? want : null;
+}
+
 /**
  * A throwaway MariaDB for verification: no network, labelled so a crashed agent's leftovers can be
- * found, its passwords taken from this command's environment (never argv), at backup priority.
+ * found, its passwords taken from this command's environment (never argv), at backup priority, its
+ * data directory in memory when `tmpfsBytes` is given (see {@link verifierTmpfsBytes}).
  */
-export function verifierRun(u: StoreUser, name: string, image: string, rootPassword: string): Command {
+export function verifierRun(
+  u: StoreUser,
+  name: string,
+  image: string,
+  rootPassword: string,
+  tmpfsBytes: number | null = null,
+): Command {
   const base = podman(u, [
     'run',
     '-d',
@@ -145,6 +166,7 @@ export function verifierRun(u: StoreUser, name: string, image: string, rootPassw
     name,
     '--network',
     'none',
+    ...(tmpfsBytes === null ? [] : ['--tmpfs', `/var/lib/mysql:rw,size=${tmpfsBytes},mode=0750`]),
     '--label',
     `triplane.store=${u.store}`,
     '--label',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -32,6 +32,7 @@ import {
   resticSnapshots,
   resticStats,
   verifierRun,
+  verifierTmpfsBytes,
   volumeMountpoint,
 } from './commands.ts';
 import { compareDumps, digestDumpFile } from './dump.ts';
@@ -427,7 +428,15 @@ export class BackupEngine {
     manifest: BackupManifest,
   ): Promise<DumpDigest | string> {
     const run = await this.attempt(() =>
-      this.o.executor.run(verifierRun(via.user, name, via.image, randomBytes(18).toString('base64url'))),
+      this.o.executor.run(
+        verifierRun(
+          via.user,
+          name,
+          via.image,
+          randomBytes(18).toString('base64url'),
+          verifierTmpfsBytes(statSync(dumpFile).size),
+        ),
+      ),
     );
     if (run) return `verifier: cannot start a throwaway MariaDB from ${via.image}: ${run}`;
     let ready = false;

@@ -49,6 +49,31 @@ export function planHostConfig(facts: HostFacts): HostConfig {
   return { runtime, cgroupManager, eventsLogger, nofile, nproc, text };
 }
 
+/** Where Triplane's kernel settings live, read by `systemd-sysctl` or `procps` at boot. */
+export const SYSCTL_PATH = '/etc/sysctl.d/60-triplane.conf';
+
+/**
+ * The kernel settings a host needs. Autogroup scheduling puts every session (each `setsid`: every
+ * daemon, every container's conmon) in a group of its own that shares the CPU equally with every
+ * other group, whatever the niceness of its processes: a backup at nice 19 in its own session then
+ * takes as much CPU as the storefront. Without autogroup, niceness ranks all processes on the host,
+ * which is how Triplane keeps management work below the serving path.
+ */
+export const SYSCTL_TEXT = [
+  '# Written by `triplane host prepare`: niceness must rank every process on this host, so that',
+  '# backups and the control plane (niced) only take CPU the storefront leaves.',
+  'kernel.sched_autogroup_enabled = 0',
+  '',
+].join('\n');
+
+/** Whether the host's scheduler settings are what {@link SYSCTL_TEXT} says, now and after a reboot. */
+export function schedulerState(facts: HostFacts): 'current' | 'differs' | 'not-applicable' {
+  // A kernel without autogroup scheduling already ranks every process by niceness.
+  if (facts.autogroup === null) return 'not-applicable';
+  const persisted = facts.sysctlConf !== null && settingLines(facts.sysctlConf) === settingLines(SYSCTL_TEXT);
+  return !facts.autogroup && persisted ? 'current' : 'differs';
+}
+
 /**
  * Whether the drop-in on the host has the settings {@link planHostConfig} would write. Comments and
  * blank lines are ignored, so a hand-written file with the right settings is not rewritten.

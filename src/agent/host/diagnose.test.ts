@@ -17,11 +17,40 @@ describe('diagnose', () => {
     const findings = diagnose(preparedFacts());
     assert.deepEqual(
       findings.map((f) => `${f.level} ${f.check}`),
-      ['ok packages', 'ok cgroup', 'ok systemd', 'ok limits', 'ok drop-in', 'ok tun', 'ok userns'],
+      [
+        'ok packages',
+        'ok cgroup',
+        'ok systemd',
+        'ok limits',
+        'ok drop-in',
+        'ok tun',
+        'ok userns',
+        'ok scheduler',
+      ],
     );
   });
 
   const cases: { name: string; facts: HostFacts; check: string; want: Omit<Finding, 'check'> }[] = [
+    {
+      name: 'autogroup scheduling on',
+      facts: preparedFacts({ autogroup: true }),
+      check: 'scheduler',
+      want: {
+        level: 'warn',
+        message:
+          'autogroup scheduling is on, so backups and the control plane compete with the storefront as equals: run `triplane host prepare`',
+      },
+    },
+    {
+      name: 'autogroup off without the file that keeps it off',
+      facts: preparedFacts({ sysctlConf: null }),
+      check: 'scheduler',
+      want: {
+        level: 'warn',
+        message:
+          '/etc/sysctl.d/60-triplane.conf is missing or differs, so autogroup scheduling comes back at the next boot: run `triplane host prepare`',
+      },
+    },
     {
       name: 'a single missing package',
       facts: preparedFacts({

@@ -1,6 +1,14 @@
 import { CommandError } from '../errors.ts';
 import type { Command, Executor } from '../executor.ts';
-import { DROP_IN_PATH, dropInState, NOFILE_TARGET, NPROC_TARGET, planHostConfig } from './config.ts';
+import {
+  DROP_IN_PATH,
+  dropInState,
+  NOFILE_TARGET,
+  NPROC_TARGET,
+  planHostConfig,
+  SYSCTL_PATH,
+  schedulerState,
+} from './config.ts';
 import { type HostFacts, missingPackages, tunUsableByStores } from './facts.ts';
 
 /** One result of a check: `error` means `doctor` fails, and usually that `host prepare` has work to do. */
@@ -24,7 +32,34 @@ export function diagnose(facts: HostFacts): Finding[] {
     dropInFinding(facts),
     tunFinding(facts),
     usernsFinding(facts),
+    schedulerFinding(facts),
   ];
+}
+
+function schedulerFinding(facts: HostFacts): Finding {
+  switch (schedulerState(facts)) {
+    case 'not-applicable':
+      return {
+        level: 'ok',
+        check: 'scheduler',
+        message: 'the kernel ranks all processes by niceness (no autogroup)',
+      };
+    case 'current':
+      return {
+        level: 'ok',
+        check: 'scheduler',
+        message: `autogroup scheduling is off and ${SYSCTL_PATH} keeps it off`,
+      };
+    case 'differs':
+      // Stores run either way; only the promise that management work stays below the storefront fails.
+      return {
+        level: 'warn',
+        check: 'scheduler',
+        message: facts.autogroup
+          ? `autogroup scheduling is on, so backups and the control plane compete with the storefront as equals: ${PREPARE}`
+          : `${SYSCTL_PATH} is missing or differs, so autogroup scheduling comes back at the next boot: ${PREPARE}`,
+      };
+  }
 }
 
 function packagesFinding(facts: HostFacts): Finding {

@@ -48,6 +48,10 @@ export interface HostFacts {
   readonly unprivilegedUsernsClone: boolean | null;
   /** `user.max_user_namespaces`, or `null` when the kernel has no user namespaces. */
   readonly maxUserNamespaces: number | null;
+  /** `kernel.sched_autogroup_enabled`, or `null` when the kernel has no autogroup scheduling. */
+  readonly autogroup: boolean | null;
+  /** Current text of Triplane's sysctl file, or `null` when it does not exist. */
+  readonly sysctlConf: string | null;
 }
 
 /** The required packages that are not installed, in {@link REQUIRED_PACKAGES} order. */

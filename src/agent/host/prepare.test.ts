@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Command } from '../executor.ts';
-import { DROP_IN_PATH, planHostConfig } from './config.ts';
+import { DROP_IN_PATH, planHostConfig, SYSCTL_PATH, SYSCTL_TEXT } from './config.ts';
 import { HostError } from './errors.ts';
 import type { HostFacts } from './facts.ts';
 import { type PrepareProgress, planHostPrepare, prepareHost } from './prepare.ts';
@@ -71,6 +71,33 @@ describe('planHostPrepare', () => {
     assert.equal(steps[0]?.why, `${DROP_IN_PATH} differs from what this host needs`);
   });
 
+  it('switches autogroup scheduling off now and for the next boot, only where the kernel has it', () => {
+    const tmp = `${SYSCTL_PATH}.triplane-new`;
+    const on = planHostPrepare(preparedFacts({ autogroup: true }));
+    assert.deepEqual(
+      on.map((s) => s.id),
+      ['scheduler'],
+    );
+    assert.deepEqual(on[0]!.commands, [
+      { argv: ['mkdir', '-p', '/etc/sysctl.d'] },
+      { argv: ['dd', `of=${tmp}`, 'status=none'], stdin: SYSCTL_TEXT },
+      { argv: ['chmod', '0644', tmp] },
+      { argv: ['mv', '-f', tmp, SYSCTL_PATH] },
+      { argv: ['sysctl', '--quiet', '--write', 'kernel.sched_autogroup_enabled=0'] },
+    ]);
+    // Off now but nothing keeps it off after a reboot.
+    assert.match(
+      planHostPrepare(preparedFacts({ autogroup: false, sysctlConf: null }))[0]!.why,
+      /does not keep autogroup scheduling off after a reboot/,
+    );
+    // The same setting written by hand, with comments of its own, is kept.
+    assert.deepEqual(
+      planHostPrepare(preparedFacts({ sysctlConf: '# mine\nkernel.sched_autogroup_enabled = 0\n' })),
+      [],
+    );
+    assert.deepEqual(planHostPrepare(preparedFacts({ autogroup: null, sysctlConf: null })), []);
+  });
+
   it('opens /dev/net/tun to other users only when they cannot read and write it', () => {
     assert.deepEqual(argvOf(planHostPrepare(preparedFacts({ tunMode: 0o660 }))[0]!.commands), [
       ['chmod', '0666', '/dev/net/tun'],
@@ -105,6 +132,13 @@ function fakeHost(state: { facts: HostFacts }, fail?: string) {
       ],
       [HOST_PROBES.usernsClone, { exitCode: 1, stderr: 'No such file or directory' }],
       [HOST_PROBES.maxUserNamespaces, { stdout: '62000\n' }],
+      [HOST_PROBES.autogroup, { stdout: f.autogroup ? '1\n' : '0\n' }],
+      [
+        HOST_PROBES.sysctlConf,
+        f.sysctlConf === null
+          ? { exitCode: 1, stderr: 'No such file or directory' }
+          : { stdout: f.sysctlConf },
+      ],
     ]);
   };
   return new ScriptedExecutor((cmd) => {
@@ -112,24 +146,30 @@ function fakeHost(state: { facts: HostFacts }, fail?: string) {
     if (probe) return probe;
     if (cmd.argv[0] === fail) return { exitCode: 1, stderr: `${fail}: it broke` };
     if (cmd.argv[0] === 'chmod') state.facts = { ...state.facts, tunMode: 0o666 };
-    if (cmd.argv[0] === 'dd') state.facts = { ...state.facts, dropIn: String(cmd.stdin) };
+    if (cmd.argv[0] === 'dd' && cmd.argv[1]?.startsWith(`of=${DROP_IN_PATH}`))
+      state.facts = { ...state.facts, dropIn: String(cmd.stdin) };
+    if (cmd.argv[0] === 'dd' && cmd.argv[1]?.startsWith(`of=${SYSCTL_PATH}`))
+      state.facts = { ...state.facts, sysctlConf: String(cmd.stdin) };
+    if (cmd.argv[0] === 'sysctl') state.facts = { ...state.facts, autogroup: false };
     return {};
   });
 }
 
 describe('prepareHost', () => {
   it('fixes what is missing, then does nothing on a second run but probe', async () => {
-    const state = { facts: preparedFacts({ tunMode: 0o660, dropIn: null }) };
+    const state = {
+      facts: preparedFacts({ tunMode: 0o660, dropIn: null, autogroup: true, sysctlConf: null }),
+    };
     const events: PrepareProgress[] = [];
     const first = fakeHost(state);
     const result = await prepareHost(first, { onProgress: (e) => events.push(e) });
     assert.deepEqual(
       result.steps.map((s) => s.id),
-      ['drop-in', 'tun'],
+      ['drop-in', 'scheduler', 'tun'],
     );
     assert.deepEqual(
       events.map((e) => (e.type === 'step' ? `${e.index + 1}/${e.total} ${e.step.id}` : e.type)),
-      ['probed', '1/2 drop-in', '2/2 tun'],
+      ['probed', '1/3 drop-in', '2/3 scheduler', '3/3 tun'],
     );
 
     const second = fakeHost(state);

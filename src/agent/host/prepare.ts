@@ -1,5 +1,12 @@
 import type { Command, Executor } from '../executor.ts';
-import { DROP_IN_PATH, dropInState, planHostConfig } from './config.ts';
+import {
+  DROP_IN_PATH,
+  dropInState,
+  planHostConfig,
+  SYSCTL_PATH,
+  SYSCTL_TEXT,
+  schedulerState,
+} from './config.ts';
 import { HostError } from './errors.ts';
 import { type HostFacts, type HostPackage, missingPackages, tunUsableByStores } from './facts.ts';
 import { probeHost } from './probe.ts';
@@ -26,6 +33,11 @@ export function aptInstallCommand(packages: readonly HostPackage[]): Command {
   };
 }
 
+/** Applies Triplane's scheduler setting to the running kernel. */
+export function sysctlApplyCommand(): Command {
+  return { argv: ['sysctl', '--quiet', '--write', 'kernel.sched_autogroup_enabled=0'] };
+}
+
 /** The steps that bring a host to what Triplane needs, containing only what is missing. */
 export function planHostPrepare(facts: HostFacts): HostStep[] {
   const steps: HostStep[] = [];
@@ -43,6 +55,16 @@ export function planHostPrepare(facts: HostFacts): HostStep[] {
       id: 'drop-in',
       why: `${DROP_IN_PATH} ${dropIn === 'missing' ? 'is missing' : 'differs from what this host needs'}`,
       commands: writeFileCommands(DROP_IN_PATH, planHostConfig(facts).text),
+    });
+  }
+  if (schedulerState(facts) === 'differs') {
+    steps.push({
+      id: 'scheduler',
+      why: facts.autogroup
+        ? 'autogroup scheduling is on: niced backups in their own sessions would share the CPU equally with the storefront'
+        : `${SYSCTL_PATH} does not keep autogroup scheduling off after a reboot`,
+      // The file for the next boot, sysctl for now.
+      commands: [...writeFileCommands(SYSCTL_PATH, SYSCTL_TEXT), sysctlApplyCommand()],
     });
   }
   // A missing device cannot be fixed with chmod; diagnose() reports it instead.

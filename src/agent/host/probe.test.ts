@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DROP_IN_PATH } from './config.ts';
+import { DROP_IN_PATH, SYSCTL_PATH } from './config.ts';
 import { HostError } from './errors.ts';
 import {
   HOST_PROBES,
@@ -79,6 +79,8 @@ describe('probeHost', () => {
     [DROP_IN_PATH]: noFile(DROP_IN_PATH),
     '/proc/sys/kernel/unprivileged_userns_clone': noFile('/proc/sys/kernel/unprivileged_userns_clone'),
     '/proc/sys/user/max_user_namespaces': { stdout: '96365\n' },
+    '/proc/sys/kernel/sched_autogroup_enabled': { stdout: '1\n' },
+    [SYSCTL_PATH]: noFile(SYSCTL_PATH),
     ...overrides,
   });
   const executor = (table: Record<string, ScriptedAnswer>) =>
@@ -97,6 +99,8 @@ describe('probeHost', () => {
       dropIn: null,
       unprivilegedUsernsClone: null,
       maxUserNamespaces: 96365,
+      autogroup: true,
+      sysctlConf: null,
     });
   });
 
@@ -137,6 +141,27 @@ describe('probeHost', () => {
     );
     assert.equal(facts.unprivilegedUsernsClone, false);
     assert.equal(facts.dropIn, '[engine]\n');
+  });
+
+  it('reads autogroup scheduling switched off, or absent from the kernel, and the sysctl file', async () => {
+    const off = await probeHost(
+      executor(
+        answers({
+          '/proc/sys/kernel/sched_autogroup_enabled': { stdout: '0\n' },
+          [SYSCTL_PATH]: { stdout: 'kernel.sched_autogroup_enabled = 0\n' },
+        }),
+      ),
+    );
+    assert.equal(off.autogroup, false);
+    assert.equal(off.sysctlConf, 'kernel.sched_autogroup_enabled = 0\n');
+    const absent = await probeHost(
+      executor(
+        answers({
+          '/proc/sys/kernel/sched_autogroup_enabled': noFile('/proc/sys/kernel/sched_autogroup_enabled'),
+        }),
+      ),
+    );
+    assert.equal(absent.autogroup, null);
   });
 
   it('fails with TP_HOST_PROBE_FAILED when a file cannot be read for another reason', async () => {

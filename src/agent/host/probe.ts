@@ -1,6 +1,6 @@
 import { CommandError } from '../errors.ts';
 import type { Command, CommandResult, Executor } from '../executor.ts';
-import { DROP_IN_PATH } from './config.ts';
+import { DROP_IN_PATH, SYSCTL_PATH } from './config.ts';
 import { HostError } from './errors.ts';
 import { type CgroupLayout, type HostFacts, type HostPackage, REQUIRED_PACKAGES } from './facts.ts';
 import { SYSTEM_PATH } from './steps.ts';
@@ -31,28 +31,44 @@ export const HOST_PROBES = {
   dropIn: probeCommand('cat', DROP_IN_PATH),
   usernsClone: probeCommand('cat', '/proc/sys/kernel/unprivileged_userns_clone'),
   maxUserNamespaces: probeCommand('cat', '/proc/sys/user/max_user_namespaces'),
+  autogroup: probeCommand('cat', '/proc/sys/kernel/sched_autogroup_enabled'),
+  sysctlConf: probeCommand('cat', SYSCTL_PATH),
 } as const satisfies Record<string, Command>;
 
 /** Gathers {@link HostFacts} with read-only commands, so it works through any executor. */
 export async function probeHost(executor: Executor): Promise<HostFacts> {
   const run = (command: Command) => executor.run(command);
   try {
-    const [packages, mountinfo, systemd, pid1, limits, tun, dropIn, usernsClone, maxUserNamespaces] =
-      await Promise.all([
-        run(HOST_PROBES.packages),
-        run(HOST_PROBES.mountinfo),
-        run(HOST_PROBES.systemd),
-        run(HOST_PROBES.pid1),
-        run(HOST_PROBES.limits),
-        run(HOST_PROBES.tun),
-        run(HOST_PROBES.dropIn),
-        run(HOST_PROBES.usernsClone),
-        run(HOST_PROBES.maxUserNamespaces),
-      ]);
+    const [
+      packages,
+      mountinfo,
+      systemd,
+      pid1,
+      limits,
+      tun,
+      dropIn,
+      usernsClone,
+      maxUserNamespaces,
+      autogroup,
+      sysctlConf,
+    ] = await Promise.all([
+      run(HOST_PROBES.packages),
+      run(HOST_PROBES.mountinfo),
+      run(HOST_PROBES.systemd),
+      run(HOST_PROBES.pid1),
+      run(HOST_PROBES.limits),
+      run(HOST_PROBES.tun),
+      run(HOST_PROBES.dropIn),
+      run(HOST_PROBES.usernsClone),
+      run(HOST_PROBES.maxUserNamespaces),
+      run(HOST_PROBES.autogroup),
+      run(HOST_PROBES.sysctlConf),
+    ]);
     const hard = parseHardLimits(required(limits));
     const clone = existing(usernsClone)?.trim();
     const maxNs = existing(maxUserNamespaces)?.trim();
     const tunMode = existing(tun)?.trim();
+    const group = existing(autogroup)?.trim();
     return {
       installedPackages: parseInstalledPackages(packages.stdout),
       cgroup: parseCgroupLayout(required(mountinfo)),
@@ -64,6 +80,8 @@ export async function probeHost(executor: Executor): Promise<HostFacts> {
       dropIn: existing(dropIn) ?? null,
       unprivilegedUsernsClone: clone === undefined ? null : clone !== '0',
       maxUserNamespaces: maxNs === undefined ? null : Number(maxNs),
+      autogroup: group === undefined ? null : group !== '0',
+      sysctlConf: existing(sysctlConf) ?? null,
     };
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;

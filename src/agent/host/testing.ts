@@ -1,6 +1,6 @@
 import { CommandError } from '../errors.ts';
 import type { Command, CommandResult, Executor } from '../executor.ts';
-import { planHostConfig } from './config.ts';
+import { planHostConfig, SYSCTL_TEXT } from './config.ts';
 import { type HostFacts, REQUIRED_PACKAGES } from './facts.ts';
 
 /** What a scripted command returns; omitted fields are a silent success. */
@@ -51,6 +51,8 @@ export function preparedFacts(overrides: Partial<HostFacts> = {}): HostFacts {
     dropIn: null,
     unprivilegedUsernsClone: null,
     maxUserNamespaces: 62_000,
+    autogroup: false,
+    sysctlConf: SYSCTL_TEXT,
     ...overrides,
   };
   return {

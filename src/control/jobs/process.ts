@@ -6,8 +6,11 @@ import { BUILTIN_SCHEDULE, builtinHandlers } from './builtin.ts';
 import { JobRunner } from './runner.ts';
 import { Scheduler } from './schedule.ts';
 
-/** Niceness of the jobs process: below anything that serves requests. */
-export const JOBS_NICENESS = 10;
+/**
+ * Niceness of the jobs process: the lowest, below anything that serves requests. `nice` adds to the
+ * niceness it starts from, so under a control plane already at 19 this keeps the jobs at 19.
+ */
+export const JOBS_NICENESS = 19;
 
 /**
  * The command line that starts the jobs process away from the serving path: lowest CPU priority

@@ -118,7 +118,7 @@ test('the jobs process starts at the lowest priority, CPU and disk', () => {
     [
       'nice',
       '-n',
-      '10',
+      '19',
       'ionice',
       '-c',
       '3',

@@ -6,6 +6,12 @@
 TRIPLANE_PODMAN_PACKAGES=(podman runc crun slirp4netns uidmap fuse-overlayfs mmdebstrap netavark
   aardvark-dns catatonit iptables modsecurity-crs restic)
 TRIPLANE_DROP_IN=/etc/containers/containers.conf.d/50-triplane.conf
+TRIPLANE_SYSCTL=/etc/sysctl.d/60-triplane.conf
+# The text of SYSCTL_TEXT: without autogroup scheduling, niceness ranks every process on the host, so
+# niced backups and control-plane work only take CPU the storefront leaves.
+TRIPLANE_SYSCTL_TEXT='# Written by `triplane host prepare`: niceness must rank every process on this host, so that
+# backups and the control plane (niced) only take CPU the storefront leaves.
+kernel.sched_autogroup_enabled = 0'
 
 # The required packages dpkg does not report as installed, one per line.
 podman_missing_packages() {
@@ -93,6 +99,22 @@ prepare_podman() {
     printf '%s\n' "$wanted" >"$TRIPLANE_DROP_IN.triplane-new"
     chmod 0644 "$TRIPLANE_DROP_IN.triplane-new"
     mv -f "$TRIPLANE_DROP_IN.triplane-new" "$TRIPLANE_DROP_IN"
+  fi
+
+  # A kernel without autogroup scheduling already ranks every process by niceness.
+  if [[ -e /proc/sys/kernel/sched_autogroup_enabled ]]; then
+    local persisted=''
+    [[ -f $TRIPLANE_SYSCTL ]] && persisted=$(podman_setting_lines <"$TRIPLANE_SYSCTL")
+    if [[ $(cat /proc/sys/kernel/sched_autogroup_enabled) == 0 &&
+      $persisted == "$(podman_setting_lines <<<"$TRIPLANE_SYSCTL_TEXT")" ]]; then
+      echo "prepare_podman: scheduler: current"
+    else
+      echo "prepare_podman: scheduler: autogroup off, writing $TRIPLANE_SYSCTL"
+      printf '%s\n' "$TRIPLANE_SYSCTL_TEXT" >"$TRIPLANE_SYSCTL.triplane-new"
+      chmod 0644 "$TRIPLANE_SYSCTL.triplane-new"
+      mv -f "$TRIPLANE_SYSCTL.triplane-new" "$TRIPLANE_SYSCTL"
+      sysctl --quiet --write kernel.sched_autogroup_enabled=0
+    fi
   fi
 
   # slirp4netns, running as a store user, opens /dev/net/tun; a missing device is left to doctor.
