@@ -88,6 +88,14 @@ describe('backups of a store run by the control plane', { timeout: 1_200_000 }, 
     });
     return { status: r.statusCode, text: () => r.body.text() };
   };
+  const answers = async (instance: string) => {
+    let last = 0;
+    for (let i = 0; i < 150 && last !== 200; i++) {
+      last = (await get(instance)).status;
+      if (last !== 200) await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.equal(last, 200, `${instance} answers through the edge\n${edge.output.slice(-2000)}`);
+  };
   const checkout = async (store: string): Promise<{ status: number; ms: number }> => {
     const t0 = performance.now();
     const add = await request(`http://127.0.0.1:${edge.http}/cart/add`, {
@@ -137,19 +145,10 @@ describe('backups of a store run by the control plane', { timeout: 1_200_000 }, 
     ]);
     procs.push(agent);
     await edge.start({ ready: false });
-    for (const store of ['bk', 'bkstage']) {
-      assert.equal((await cli('stores', 'create', store)).code, 0);
-      const r = await cli('apply', '-f', writeStack(store), '--wait', '--timeout', '480');
-      assert.equal(r.code, 0, `${r.stderr}\n${agent.out.slice(-3000)}\n${control.output.slice(-2000)}`);
-    }
-    for (const store of ['bk', 'bkstage']) {
-      let last = 0;
-      for (let i = 0; i < 150 && last !== 200; i++) {
-        last = (await get(store)).status;
-        if (last !== 200) await new Promise((res) => setTimeout(res, 200));
-      }
-      assert.equal(last, 200, `${store} answers through the edge\n${edge.output.slice(-2000)}`);
-    }
+    assert.equal((await cli('stores', 'create', 'bk')).code, 0);
+    const r = await cli('apply', '-f', writeStack('bk'), '--wait', '--timeout', '480');
+    assert.equal(r.code, 0, `${r.stderr}\n${agent.out.slice(-3000)}\n${control.output.slice(-2000)}`);
+    await answers('bk');
     // A catalogue large enough that the dump takes seconds: checkouts must go on meanwhile.
     sql(
       'bk',
@@ -167,9 +166,8 @@ describe('backups of a store run by the control plane', { timeout: 1_200_000 }, 
     edge.cleanup();
     await control.stop();
     await stopChildren(procs);
-    const results = ['bk', 'bkstage'].map((s) =>
-      triplane(['destroy', s, '--yes', '--data-dir', dataDir], { timeoutMs: 300_000 }),
-    );
+    // Destroying the store destroys its staging instance too.
+    const results = [triplane(['destroy', 'bk', '--yes', '--data-dir', dataDir], { timeoutMs: 300_000 })];
     if (process.env.TRIPLANE_TEST_KEEP)
       for (const p of procs) writeFileSync(join(dataDir, `${p.name}.log`), p.out);
     else rmSync(dataDir, { recursive: true, force: true });
@@ -291,8 +289,10 @@ describe('backups of a store run by the control plane', { timeout: 1_200_000 }, 
     assert.equal(safety?.status, 'succeeded', 'the safety backup holds what the restore replaced');
   });
 
-  test('restore into a staging copy while production keeps serving', async () => {
-    assert.notEqual(fingerprint('bkstage').orders, atBackup.orders === '0' ? 'x' : atBackup.orders);
+  test('restore into a new staging environment while production keeps serving', async () => {
+    // GIVEN production serving and no staging environment yet
+    const none = await cli('stacks', 'bk', '--env', 'staging', '--json');
+    assert.deepEqual(JSON.parse(none.stdout), [], none.stderr);
     const statuses: number[] = [];
     let polling = true;
     const poll = (async () => {
@@ -303,18 +303,36 @@ describe('backups of a store run by the control plane', { timeout: 1_200_000 }, 
         await new Promise((res) => setTimeout(res, 50));
       }
     })();
-    const r = await cli('backup', 'restore', 'bk', second, '--to', 'bkstage', '--wait');
+    // WHEN the backup is restored into staging
+    const r = await cli('backup', 'restore', 'bk', second, '--env', 'staging', '--wait');
     polling = false;
     await poll;
     assert.equal(r.code, 0, `${r.stderr}\n${procs[0]!.out.slice(-3000)}`);
-    assert.deepEqual(fingerprint('bkstage'), atBackup);
+    assert.match(r.stderr, /staging stack version 1 created from production's/);
+    // THEN staging runs as its own instance and holds exactly the data and media of the backup
+    assert.deepEqual(fingerprint('bk--staging'), atBackup);
+    await answers('bk--staging');
+    const product = await get('bk--staging', '/product/2');
+    assert.equal(product.status, 200);
+    // AND production answered every request meanwhile, and kept its own data
     assert.ok(statuses.length > 10);
     assert.deepEqual(
       statuses.filter((s) => s !== 200),
       [],
       'production answered every request while its backup was restored into staging',
     );
-    assert.equal((await get('bkstage')).status, 200);
+    assert.deepEqual(fingerprint('bk'), atBackup);
+    // AND the staging environment is a stack version of the store, with its own backups
+    const stacks = await cli('stacks', 'bk', '--env', 'staging', '--json');
+    assert.equal((JSON.parse(stacks.stdout) as { version: number }[])[0]?.version, 1);
+    const staged = JSON.parse((await cli('backup', 'list', 'bk', '--env', 'staging', '--json')).stdout) as {
+      reason: string;
+      status: string;
+    }[];
+    assert.deepEqual(
+      staged.map((b) => [b.reason, b.status]),
+      [['pre-restore', 'succeeded']],
+    );
   });
 
   test('a corrupted repository fails verification: reported, with a non-zero exit, never marked good', async () => {

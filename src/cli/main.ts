@@ -12,6 +12,7 @@ import { checkPodman, diagnose, formatFindings, prepareHost, probeHost } from '.
 import { buildImages } from '../agent/images/index.ts';
 import { RemoteAgent } from '../agent/remote/agent.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
+import { EnvironmentName, instanceName } from '../contracts/fleet.ts';
 import { runJobsProcess } from '../control/jobs/index.ts';
 import { CONTROL_NICENESS, lowerOwnPriority } from '../control/priority.ts';
 import { ControlPlane, controlLayout, initControl } from '../control/process.ts';
@@ -259,6 +260,12 @@ program
       }
     }
     await destroyStore(dataDir, new ProcessExecutor(), store, say);
+    // The store's other environments run as instances of their own (`<store>--staging`): they go too.
+    for (const environment of EnvironmentName.options) {
+      const instance = environment === 'production' ? null : instanceName(store, environment);
+      if (instance && storeRecord(dataDir, instance))
+        await destroyStore(dataDir, new ProcessExecutor(), instance, say);
+    }
   });
 
 program

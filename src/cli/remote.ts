@@ -296,6 +296,25 @@ export function registerApiCommands(
       }),
     );
 
+  api(program.command('stacks'), dataDirOption)
+    .description("an environment's stack versions, newest first")
+    .argument('<store>')
+    .option('--env <environment>', 'production or staging', 'production')
+    .action(async (store: string, o: ApiOpts & { env: string }) =>
+      withApi(o, async (a) =>
+        print(
+          o,
+          await a.call('GET', `/api/stores/${store}/stacks?${new URLSearchParams({ environment: o.env })}`),
+          [
+            ['VERSION', (r) => str(r.version)],
+            ['ENV', (r) => str(r.environment)],
+            ['CREATED', (r) => when(r.createdAt)],
+            ['BY', (r) => str(r.createdBy)],
+          ],
+        ),
+      ),
+    );
+
   api(program.command('events'), dataDirOption)
     .description('what happened to a store, newest first')
     .argument('<store>')
@@ -470,18 +489,23 @@ export function registerBackupCommands(
 
   waitOpts(api(backup.command('restore'), dataDirOption))
     .description(
-      'restore a backup into its store, or with --to into another (a staging copy); a safety backup of what the target holds is taken first',
+      'restore a backup into its store, with --env staging into its staging environment (created from production when it has none), or with --to into another store; a safety backup of what the target holds is taken first',
     )
     .argument('<store>')
     .argument('<backup>')
     .option('--to <store>', 'restore into this store instead (it must run on the same node)')
+    .option('--env <environment>', "the target's environment: production or staging (default: the backup's)")
     .action(
-      async (store: string, id: string, o: ApiOpts & { wait?: boolean; timeout: string; to?: string }) =>
+      async (
+        store: string,
+        id: string,
+        o: ApiOpts & { wait?: boolean; timeout: string; to?: string; env?: string },
+      ) =>
         withApi(o, async (a) => {
           const op = await a.call<{ operation: string; backup: Row }>(
             'POST',
             `/api/stores/${store}/backups/${id}/restore`,
-            o.to ? { to: o.to } : {},
+            { ...(o.to ? { to: o.to } : {}), ...(o.env ? { environment: o.env } : {}) },
           );
           if (o.wait) return waitForOperation(a, store, op, o);
           print(o, o.json ? op : op.backup, o.json ? undefined : backupColumns);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EnvironmentName } from './fleet.ts';
+import { ENVIRONMENT_SEPARATOR, EnvironmentName } from './fleet.ts';
 import { Certificate, RateLimit, StorePolicy } from './snapshot.ts';
 import { StackSpec, StoreName } from './stack.ts';
 
@@ -78,7 +78,10 @@ export type StoreDto = z.infer<typeof StoreDto>;
 
 /** `POST /api/stores`: a store with production and staging environments; the creator becomes owner. */
 export const CreateStoreRequest = z.strictObject({
-  id: StoreName,
+  id: StoreName.refine((id) => !id.includes(ENVIRONMENT_SEPARATOR), {
+    error: (iss) =>
+      `expected no "${ENVIRONMENT_SEPARATOR}" (it separates a store from its environment, as in demo${ENVIRONMENT_SEPARATOR}staging), got ${JSON.stringify(iss.input)}`,
+  }),
   displayName: z.string().min(1).max(200).optional().describe('Shown in listings. @default the id'),
 });
 

@@ -20,6 +20,30 @@ import { ContainerStatus } from './status.ts';
 export const EnvironmentName = z.enum(['production', 'staging']);
 export type EnvironmentName = z.infer<typeof EnvironmentName>;
 
+/** Between a store's name and its environment in an instance name; store names may not contain it. */
+export const ENVIRONMENT_SEPARATOR = '--';
+
+/**
+ * The name one environment of a store runs under on nodes and at the edge: its unix user, container
+ * names, `<name>.localhost`, backup repository. Production runs under the store's own name, so a
+ * store that never had a staging environment looks as it always did; staging under `<store>--staging`.
+ * The result must itself be a valid stack name (at most 30 characters): `null` when it is too long.
+ */
+export function instanceName(store: string, environment: EnvironmentName): string | null {
+  const name = environment === 'production' ? store : `${store}${ENVIRONMENT_SEPARATOR}${environment}`;
+  return StoreName.safeParse(name).success ? name : null;
+}
+
+/** The store and environment an instance name stands for (see {@link instanceName}). */
+export function parseInstanceName(name: string): { store: string; environment: EnvironmentName } {
+  const at = name.lastIndexOf(ENVIRONMENT_SEPARATOR);
+  if (at > 0) {
+    const env = EnvironmentName.safeParse(name.slice(at + ENVIRONMENT_SEPARATOR.length));
+    if (env.success && env.data !== 'production') return { store: name.slice(0, at), environment: env.data };
+  }
+  return { store: name, environment: 'production' };
+}
+
 /** What an agent sends to join: the one-time join token and how it wants to be known. */
 export const JoinRequest = z.strictObject({
   joinToken: z.string().min(1),

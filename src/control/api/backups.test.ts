@@ -98,3 +98,35 @@ test('only a succeeded backup is verified or restored; restoring needs the owner
   assert.equal(noStack.statusCode, 409);
   assert.match(noStack.json().message, /^to: store other has no stack applied/);
 });
+
+test('a restore into the staging environment needs no staging stack yet; a bad environment is named', async (t) => {
+  const fx = await apiFixture(t);
+  await fx.state.stacks.apply('demo', 'production', testSpec('demo'), 'root');
+  const b = await fx.state.backups.create({
+    storeId: 'demo',
+    environment: 'production',
+    reason: 'manual',
+    verify: true,
+  });
+  await fx.state.backups.taken(b.id, taken);
+
+  const res = await fx.call('owner', 'POST', `/api/stores/demo/backups/${b.id}/restore`, {
+    environment: 'staging',
+  });
+  assert.equal(res.statusCode, 201);
+  const p = (await fx.state.jobs.get(res.json().operation))?.payload as {
+    target: string;
+    environment: string;
+    safetyBackupId: string;
+  };
+  assert.deepEqual([p.target, p.environment], ['demo', 'staging']);
+  const safety = await fx.state.backups.get('demo', p.safetyBackupId);
+  assert.deepEqual([safety?.reason, safety?.environment], ['pre-restore', 'staging']);
+
+  const bad = await fx.call('owner', 'POST', `/api/stores/demo/backups/${b.id}/restore`, {
+    environment: 'qa',
+  });
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().message, /body\.environment/);
+  assert.match(JSON.stringify(bad.json().details), /"value":"qa"/);
+});

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { BackupRecord } from '../../contracts/backup.ts';
-import { EnvironmentName } from '../../contracts/fleet.ts';
+import { EnvironmentName, instanceName } from '../../contracts/fleet.ts';
 import { StoreName } from '../../contracts/stack.ts';
 import { ApiError } from '../errors.ts';
 import type { JsonValue, Repositories } from '../state/index.ts';
@@ -21,8 +21,13 @@ export const BackupCreateRequest = z.strictObject({
 /** `POST /api/stores/:store/backups/:backup/restore`. */
 export const BackupRestoreRequest = z
   .strictObject({
-    /** Another store to restore into (e.g. a staging copy of this one); default: this store. */
+    /** Another store to restore into (e.g. a copy of this one); default: this store. */
     to: StoreName.optional(),
+    /**
+     * The environment of the target to restore into; default: the backup's own for this store,
+     * production for another. A staging environment without a stack is created from production's.
+     */
+    environment: EnvironmentName.optional(),
   })
   .prefault({});
 
@@ -184,7 +189,7 @@ export function backups({ state }: ApiDeps): FastifyPluginAsync {
       method: 'POST',
       url: '/api/stores/:store/backups/:backup/restore',
       summary:
-        'Restore the backup into its store, or into another store (`to`: a staging copy), after a safety backup of what the target holds now',
+        "Restore the backup into its store, into another store (`to`) or into an environment (`environment`: staging, created from production's stack when it has none), after a safety backup of what the target holds now",
       access: { store: 'owner' },
       params: BackupParams,
       body: BackupRestoreRequest,
@@ -194,6 +199,18 @@ export function backups({ state }: ApiDeps): FastifyPluginAsync {
         mutate(async (tx) => {
           const backup = await succeededBackup(tx, params.store, params.backup, 'restored');
           const target = body.to ?? params.store;
+          const environment =
+            body.environment ?? (target === params.store ? backup.environment : 'production');
+          if (instanceName(target, environment) === null)
+            throw new ApiError(
+              'TP_API_INVALID',
+              `environment: store ${target} cannot run a ${environment} environment: ${target}--${environment} is over 30 characters`,
+              {
+                problems: [
+                  { path: 'body.environment', message: 'instance name too long', value: environment },
+                ],
+              },
+            );
           if (target !== params.store) {
             await requireStore(tx, target);
             if (!caller.can(target, 'owner'))
@@ -205,25 +222,33 @@ export function backups({ state }: ApiDeps): FastifyPluginAsync {
                   required: 'owner',
                 },
               );
-            if (!(await tx.stacks.latest(target, 'production')))
-              throw new ApiError(
-                'TP_API_CONFLICT',
-                `to: store ${target} has no stack applied, so there is nothing to restore into`,
-              );
           }
+          // A production environment without a stack has no services to restore into; a staging one
+          // is created by the restore job from production's stack.
+          if (environment === 'production' && !(await tx.stacks.latest(target, 'production')))
+            throw new ApiError(
+              'TP_API_CONFLICT',
+              `to: store ${target} has no stack applied, so there is nothing to restore into`,
+            );
           const safety = await tx.backups.create({
             storeId: target,
-            environment: target === params.store ? backup.environment : 'production',
+            environment,
             reason: 'pre-restore',
             verify: false,
           });
           return queued(tx, {
             kind: 'backup.restore',
-            payload: { backupId: backup.id, store: params.store, target, safetyBackupId: safety.id },
+            payload: {
+              backupId: backup.id,
+              store: params.store,
+              target,
+              environment,
+              safetyBackupId: safety.id,
+            },
             backup,
             store: params.store,
             action: 'backup.restore',
-            after: { target, safetyBackup: safety.id },
+            after: { target, environment, safetyBackup: safety.id },
           });
         }),
     }),

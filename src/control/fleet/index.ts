@@ -34,9 +34,9 @@ export {
   type SnapshotSources,
 } from './snapshots.ts';
 export {
-  type ProductionStack,
-  productionStacks,
   readStackPayload,
+  type StackInstance,
   StackPayload,
+  stackInstances,
   stackPayload,
 } from './stack-payload.ts';

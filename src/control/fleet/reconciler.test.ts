@@ -147,3 +147,41 @@ test('reports a stack stored without a source directory and places the others', 
     ['good'],
   );
 });
+
+test("places a store's staging environment as an instance of its own, on the store's node", async (t) => {
+  const state = await tempState(t);
+  const reconciler = new Reconciler({ state, hub: new LongPollHub() });
+  const { token } = await state.joinTokens.create(60_000);
+  const { node } = await state.nodes.register({ joinToken: token, name: 'app-1' });
+  // GIVEN a store with production and staging stacks, and one whose name leaves no room for staging
+  await storeWithStack(state, 'shop');
+  await state.environments.create('shop', 'staging');
+  await state.stacks.apply(
+    'shop',
+    'staging',
+    stackPayload(spec('shop', { domains: ['staging.shop.example'] }), '/srv/shop-staging'),
+    'test',
+  );
+  const long = 'a-store-name-of-twenty-five';
+  await storeWithStack(state, long);
+  await state.environments.create(long, 'staging');
+  await state.stacks.apply(long, 'staging', stackPayload(spec(long), '/srv/long'), 'test');
+
+  // WHEN the reconciler runs
+  const r = await reconciler.runOnce();
+
+  // THEN staging runs as `shop--staging`, named so in its spec, beside production
+  const doc = (await state.nodes.getDesired(node.id))!.desired as { stores: DesiredStore[] };
+  assert.deepEqual(
+    doc.stores.map((s) => [s.store, s.environment, s.spec.name, s.spec.domains, s.sourceDir]),
+    [
+      [long, 'production', long, [], `/srv/${long}`],
+      ['shop', 'production', 'shop', [], '/srv/shop'],
+      ['shop--staging', 'staging', 'shop--staging', ['staging.shop.example'], '/srv/shop-staging'],
+    ],
+  );
+  // AND the staging environment that cannot be named is reported, not silently dropped
+  assert.deepEqual(r.problems, [
+    `store ${long} staging: the instance name ${long}--staging is over 30 characters, so it cannot run`,
+  ]);
+});

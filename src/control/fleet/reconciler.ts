@@ -2,7 +2,7 @@ import type { DesiredStore } from '../../contracts/fleet.ts';
 import { type JsonValue, type State, StateError } from '../state/index.ts';
 import type { LongPollHub } from './hub.ts';
 import { type PeriodicStats, PeriodicTask } from './periodic.ts';
-import { productionStacks } from './stack-payload.ts';
+import { stackInstances } from './stack-payload.ts';
 
 /** A node as placement sees it. */
 export interface FleetNode {
@@ -24,7 +24,7 @@ export interface DesiredDocument {
 
 /** Everything placement decides from. */
 export interface ReconcileInput {
-  /** The latest production stack of every store that has one. */
+  /** The latest stack of every store environment that has one, named by instance (`instanceName`). */
   readonly stacks: readonly DesiredStore[];
   readonly nodes: readonly FleetNode[];
   /** Store → node it is on now (read from the nodes' current desired state). */
@@ -82,7 +82,7 @@ export interface ReconcilerOptions {
 }
 
 /**
- * Turns the stores' production stacks into each node's desired state. A pass writes every node's
+ * Turns the stores' production and staging stacks into each node's desired state. A pass writes every node's
  * document; the state store bumps a node's version only when its document changed, and only then
  * is the node's held poll answered.
  */
@@ -120,13 +120,13 @@ export class Reconciler {
 
   private async pass(): Promise<ReconcileResult> {
     const { state, hub } = this.o;
-    const { stores, problems } = await productionStacks(state);
-    const stacks: DesiredStore[] = stores.flatMap(({ storeId, stack }) =>
+    const { instances, problems } = await stackInstances(state);
+    const stacks: DesiredStore[] = instances.flatMap(({ name, environment, stack }) =>
       stack
         ? [
             {
-              store: storeId,
-              environment: 'production' as const,
+              store: name,
+              environment,
               stackVersion: stack.version,
               spec: stack.payload.spec,
               sourceDir: stack.payload.sourceDir,

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { parseSnapshot, StorePolicy } from '../../contracts/snapshot.ts';
 import { LongPollHub } from './hub.ts';
 import { buildSnapshot, EDGE_KEY, SnapshotBuilder, type SnapshotSources } from './snapshots.ts';
+import { stackPayload } from './stack-payload.ts';
 import { observed, report, spec, storeWithStack, tempState, upstream } from './testing.ts';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -222,4 +223,45 @@ test('a store in maintenance has its policy say so; the others are untouched', (
       ['shop', true],
     ],
   );
+});
+
+test("routes a store's staging environment to its own instance, under its own name and domains", async (t) => {
+  const state = await tempState(t);
+  const builder = new SnapshotBuilder({ state, hub: new LongPollHub() });
+  // GIVEN a store whose staging stack names the production domain too, and both instances running
+  await storeWithStack(state, 'shop', spec('shop', { domains: ['shop.example'] }));
+  await state.environments.create('shop', 'staging');
+  await state.stacks.apply(
+    'shop',
+    'staging',
+    stackPayload(spec('shop', { domains: ['staging.shop.example', 'shop.example'] }), '/srv/shop'),
+    'test',
+  );
+  const { token } = await state.joinTokens.create(60_000);
+  const { node } = await state.nodes.register({ joinToken: token, name: 'app-1' });
+  await state.nodes.recordObserved(
+    node.id,
+    report([
+      observed('shop', [upstream('varnish', 8101)]),
+      observed('shop--staging', [upstream('varnish', 8201)]),
+    ]),
+  );
+
+  // WHEN the snapshot is built
+  const r = await builder.runOnce();
+
+  // THEN staging answers its own hosts from its own pool, with a policy of its own
+  assert.deepEqual(
+    r.snapshot.routes.map((x) => [x.store, x.hosts, x.pool]),
+    [
+      ['shop', ['shop.localhost', 'shop.example'], 'shop-varnish'],
+      ['shop--staging', ['shop--staging.localhost', 'staging.shop.example'], 'shop--staging-varnish'],
+    ],
+  );
+  assert.deepEqual(
+    r.snapshot.policies.map((p) => p.store),
+    ['shop', 'shop--staging'],
+  );
+  // AND the production domain stays production's: staging's claim on it is a problem, not a takeover
+  assert.deepEqual(r.problems, ['store shop--staging: host shop.example belongs to store shop, not routed']);
 });

@@ -13,7 +13,7 @@ import type { SnapshotContent, State } from '../state/index.ts';
 import { FleetError } from './errors.ts';
 import type { LongPollHub } from './hub.ts';
 import { type PeriodicStats, PeriodicTask } from './periodic.ts';
-import { productionStacks } from './stack-payload.ts';
+import { stackInstances } from './stack-payload.ts';
 
 /** The hub key edges' snapshot polls wait on. */
 export const EDGE_KEY = 'edge';
@@ -23,7 +23,10 @@ export const HEALTH_CHECK_PATH = '/health_check.php';
 
 /** Everything a snapshot is built from, already read from the state. */
 export interface SnapshotSources {
-  /** Every store, with its latest production spec (null when it has none or it is unreadable). */
+  /**
+   * Every store instance (production under the store's name, staging as `<store>--staging`), with its
+   * latest spec (null when it has none or it is unreadable).
+   */
   readonly stores: readonly { readonly id: string; readonly spec: StackSpec | null }[];
   readonly domains: readonly { readonly hostname: string; readonly storeId: string }[];
   readonly certificates: readonly {
@@ -240,9 +243,9 @@ export class SnapshotBuilder {
 
 /** Reads what `buildSnapshot` needs; an unreadable stack or report is left out and named in `problems`. */
 export async function readSources(state: State): Promise<{ sources: SnapshotSources; problems: string[] }> {
-  const read = await productionStacks(state);
+  const read = await stackInstances(state);
   const problems = read.problems;
-  const stores = read.stores.map((s) => ({ id: s.storeId, spec: s.stack?.payload.spec ?? null }));
+  const stores = read.instances.map((s) => ({ id: s.name, spec: s.stack?.payload.spec ?? null }));
   const reports: NodeReport[] = [];
   for (const node of await state.nodes.list()) {
     if (node.observed === null) continue;

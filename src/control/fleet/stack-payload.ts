@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENVIRONMENT_SEPARATOR, EnvironmentName, instanceName } from '../../contracts/fleet.ts';
 import { StackSpec } from '../../contracts/stack.ts';
 import type { StackVersion, State } from '../state/index.ts';
 
@@ -41,27 +42,53 @@ export function readStackPayload(
   return { ok: false, problem: `${where}: ${detail}` };
 }
 
-/** A store and its latest production stack, as the reconciler and snapshot builder read them. */
-export interface ProductionStack {
+/** One environment of a store as nodes run it and the edge routes it (see `instanceName`). */
+export interface StackInstance {
   readonly storeId: string;
-  /** Null when nothing was applied to production yet, or the stored document is unreadable. */
+  readonly environment: EnvironmentName;
+  /** The runtime name: the store's own for production, `<store>--staging` for staging. */
+  readonly name: string;
+  /**
+   * The latest stack of the environment with the spec's `name` set to the instance name. Null when
+   * nothing was applied to it yet, or the stored document is unreadable.
+   */
   readonly stack: { readonly version: number; readonly payload: StackPayload } | null;
 }
 
-/** Every store with its latest production stack; unreadable stack documents are named in `problems`. */
-export async function productionStacks(
+/**
+ * Every store's production instance (with or without a stack) and every staging environment that has
+ * a stack applied, as the reconciler places them and the snapshot builder routes them. Unreadable
+ * stack documents and staging environments whose instance name would be too long are named in
+ * `problems` and left out.
+ */
+export async function stackInstances(
   state: State,
-): Promise<{ stores: ProductionStack[]; problems: string[] }> {
-  const stores: ProductionStack[] = [];
+): Promise<{ instances: StackInstance[]; problems: string[] }> {
+  const instances: StackInstance[] = [];
   const problems: string[] = [];
   for (const store of await state.stores.list()) {
-    const latest = await state.stacks.latest(store.id, 'production');
-    const read = latest ? readStackPayload(latest) : undefined;
-    if (read && !read.ok) problems.push(read.problem);
-    stores.push({
-      storeId: store.id,
-      stack: latest && read?.ok ? { version: latest.version, payload: read.payload } : null,
-    });
+    for (const environment of EnvironmentName.options) {
+      const latest = await state.stacks.latest(store.id, environment);
+      if (!latest && environment !== 'production') continue;
+      const name = instanceName(store.id, environment);
+      if (name === null) {
+        problems.push(
+          `store ${store.id} ${environment}: the instance name ${store.id}${ENVIRONMENT_SEPARATOR}${environment} is over 30 characters, so it cannot run`,
+        );
+        continue;
+      }
+      const read = latest ? readStackPayload(latest) : undefined;
+      if (read && !read.ok) problems.push(read.problem);
+      instances.push({
+        storeId: store.id,
+        environment,
+        name,
+        stack:
+          latest && read?.ok
+            ? { version: latest.version, payload: { ...read.payload, spec: { ...read.payload.spec, name } } }
+            : null,
+      });
+    }
   }
-  return { stores, problems };
+  return { instances, problems };
 }

@@ -6,7 +6,9 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
 import type { AgentTask } from '../../../contracts/fleet.ts';
 import { nodeTaskKind } from '../../fleet/agent-routes.ts';
-import { openState, type State } from '../../state/index.ts';
+import { stackPayload } from '../../fleet/stack-payload.ts';
+import { observed, report } from '../../fleet/testing.ts';
+import { type JsonValue, openState, type State } from '../../state/index.ts';
 import { testSpec } from '../../state/testing.ts';
 import { lastFiring, parseCron } from './cron.ts';
 import { backupHandlers, repositoryKey } from './index.ts';
@@ -207,5 +209,115 @@ describe('backup jobs', () => {
     assert.match(row?.error ?? '', /^the backup\.create job ended without finishing it/);
     const again = (await handlers()['backup.schedule']!(ctx(null))) as { settled?: string[] };
     assert.equal(again.settled, undefined, 'settled once');
+  });
+
+  test('a restore into a new staging environment creates it from production, waits for it to run, and leaves production serving', async () => {
+    // GIVEN a production store on a node with a taken backup, and no staging stack
+    await state.stacks.apply('demo', 'production', stackPayload(testSpec('demo'), '/srv/demo'), 'root');
+    await state.environments.create('demo', 'staging');
+    const token = await state.joinTokens.create(60_000);
+    const { node } = await state.nodes.register({ joinToken: token.token, name: 'n1' });
+    await state.nodes.setDesired(node.id, { stores: [{ store: 'demo' }] });
+    const b = await state.backups.create({
+      storeId: 'demo',
+      environment: 'production',
+      reason: 'manual',
+      verify: false,
+    });
+    await state.backups.taken(b.id, {
+      snapshotId: 'c'.repeat(64),
+      takenAt: '2026-11-30T03:30:20.000Z',
+      sizeBytes: 100,
+      addedBytes: 100,
+      durationMs: 1,
+      dumpSha256: 'd'.repeat(64),
+      tables: 3,
+      mediaFiles: 1,
+    });
+    const safety = await state.backups.create({
+      storeId: 'demo',
+      environment: 'staging',
+      reason: 'pre-restore',
+      verify: false,
+    });
+    const seen: AgentTask[] = [];
+    const maintenanceSeen: string[][] = [];
+    let placed = false;
+    // The reconciler and the node, as far as this job sees them: once the staging stack exists the
+    // node runs `demo--staging` and reports it converged; then it answers the tasks.
+    const node_ = (async () => {
+      for (;;) {
+        const staging = await state.stacks.latest('demo', 'staging');
+        if (staging && !placed) {
+          placed = true;
+          await state.nodes.setDesired(node.id, { stores: [{ store: 'demo' }, { store: 'demo--staging' }] });
+          await state.nodes.recordObserved(
+            node.id,
+            report([
+              observed('demo', []),
+              { ...observed('demo--staging', []), stackVersion: staging.version },
+            ]) as unknown as JsonValue,
+          );
+        }
+        const job = await state.jobs.claim(node.id, [nodeTaskKind(node.id)]);
+        if (!job) {
+          await new Promise((r) => setTimeout(r, 5));
+          continue;
+        }
+        const task = { ...(job.payload as object), id: job.id } as AgentTask;
+        seen.push(task);
+        maintenanceSeen.push((await state.maintenance.list()).map((m) => m.storeId));
+        if (task.op === 'backup.create')
+          await state.jobs.complete(job.id, node.id, {
+            snapshotId: 'e'.repeat(64),
+            takenAt: '2026-11-30T03:31:00.000Z',
+            sizeBytes: 10,
+            addedBytes: 10,
+            durationMs: 1,
+            dumpSha256: 'f'.repeat(64),
+            tables: 0,
+            mediaFiles: 0,
+          });
+        if (task.op === 'backup.restore') {
+          await state.jobs.complete(job.id, node.id, { tables: 3 });
+          return;
+        }
+      }
+    })();
+
+    // WHEN the backup is restored into staging
+    const result = (await handlers()['backup.restore']!(
+      ctx({
+        backupId: b.id,
+        store: 'demo',
+        target: 'demo',
+        environment: 'staging',
+        safetyBackupId: safety.id,
+      }),
+    )) as Record<string, unknown>;
+    await node_;
+
+    // THEN staging got production's stack without its domains, under its own instance name
+    const staging = await state.stacks.latest('demo', 'staging');
+    assert.ok(staging);
+    assert.equal(staging.version, 1);
+    assert.deepEqual((staging.spec as { domains: string[] }).domains, []);
+    assert.equal((staging.spec as { name: string }).name, 'demo');
+    // AND the safety backup and the restore ran against `demo--staging`, from production's repository
+    assert.deepEqual(
+      seen.map((t) => [t.op, t.target.store]),
+      [
+        ['backup.create', 'demo--staging'],
+        ['backup.restore', 'demo--staging'],
+      ],
+    );
+    const restore = seen[1] as Extract<AgentTask, { op: 'backup.restore' }>;
+    assert.deepEqual([restore.from, restore.snapshotId], ['demo', 'c'.repeat(64)]);
+    // AND production never went into maintenance
+    assert.deepEqual(maintenanceSeen, [[], []]);
+    assert.equal((await state.backups.get('demo', safety.id))?.status, 'succeeded');
+    assert.deepEqual([result.instance, result.environment], ['demo--staging', 'staging']);
+    const kinds = (await state.events.list({ store: 'demo' })).map((e) => e.kind);
+    assert.ok(kinds.includes('stack.applied'));
   });
 });

@@ -3,10 +3,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BackupTaken, Verification } from '../../../contracts/backup.ts';
-import type { AgentTask, EnvironmentName, TaskStore } from '../../../contracts/fleet.ts';
+import {
+  type AgentTask,
+  type EnvironmentName,
+  instanceName,
+  NodeReport,
+  type TaskStore,
+} from '../../../contracts/fleet.ts';
 
 import type { StackSpec } from '../../../contracts/stack.ts';
 import { nodeTaskKind } from '../../fleet/agent-routes.ts';
+import { readStackPayload, stackPayload } from '../../fleet/stack-payload.ts';
 import type { JsonValue, State } from '../../state/index.ts';
 import type { JobHandler } from '../runner.ts';
 import type { ScheduledJob } from '../schedule.ts';
@@ -19,7 +26,12 @@ type NewTask = DistributiveOmit<AgentTask, 'id'>;
 /** A backup job that cannot go on: no node runs the store, the node's task failed, … */
 export class BackupJobError extends Error {
   constructor(
-    readonly code: 'TP_BACKUP_NO_NODE' | 'TP_BACKUP_NO_STACK' | 'TP_BACKUP_TASK' | 'TP_BACKUP_NOT_FOUND',
+    readonly code:
+      | 'TP_BACKUP_NO_NODE'
+      | 'TP_BACKUP_NO_STACK'
+      | 'TP_BACKUP_TASK'
+      | 'TP_BACKUP_NOT_FOUND'
+      | 'TP_BACKUP_NO_INSTANCE',
     message: string,
   ) {
     super(message);
@@ -61,6 +73,8 @@ export interface BackupJobsOptions {
   readonly pollMs?: number;
   /** How long a restore waits for the edge snapshot to carry maintenance mode. @default 20_000 */
   readonly maintenanceWaitMs?: number;
+  /** How long a restore into a new environment waits for a node to run it. @default 1_200_000 */
+  readonly environmentWaitMs?: number;
 }
 
 /** How long a node task may run: a large store's dump or restore takes hours. */
@@ -71,6 +85,17 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
   const { state } = o;
   const now = o.clock ?? Date.now;
   const key = () => repositoryKey(o.keyFile);
+
+  /** The runtime name of a store environment (`instanceName`), or why it has none. */
+  const instanceOf = (store: string, environment: EnvironmentName): string => {
+    const name = instanceName(store, environment);
+    if (name === null)
+      throw new BackupJobError(
+        'TP_BACKUP_NO_INSTANCE',
+        `store ${store}: its ${environment} environment cannot run (the name ${store}--${environment} is over 30 characters)`,
+      );
+    return name;
+  };
 
   const nodeOf = async (store: string): Promise<string> => {
     for (const node of await state.nodes.list()) {
@@ -148,14 +173,15 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
   const take = async (backupId: string, store: string, environment: EnvironmentName, signal: AbortSignal) => {
     try {
       const stack = await stackOf(store, environment);
-      const node = await nodeOf(store);
+      const instance = instanceOf(store, environment);
+      const node = await nodeOf(instance);
       await state.backups.running(backupId, node);
       const taken = (await onNode(
         node,
         {
           op: 'backup.create',
           repositoryKey: key(),
-          target: taskStore(store, stack.spec),
+          target: taskStore(instance, stack.spec),
           environment,
           stackVersion: stack.version,
           spec: stack.spec,
@@ -169,7 +195,7 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
         message: `backup ${backupId} taken: ${taken.tables} tables, ${taken.mediaFiles} media files, ${taken.addedBytes} bytes added`,
         data: { backupId, snapshotId: taken.snapshotId },
       });
-      return { node, stack, taken };
+      return { node, stack, taken, instance };
     } catch (e) {
       const message = `${(e as { code?: string }).code ?? 'TP_BACKUP'}: ${(e as Error).message}`;
       await state.backups.failed(backupId, message);
@@ -187,6 +213,7 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
   const verify = async (
     backupId: string,
     store: string,
+    instance: string,
     node: string,
     spec: StackSpec,
     snapshotId: string,
@@ -198,7 +225,7 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
       v = Verification.parse(
         await onNode(
           node,
-          { op: 'backup.verify', repositoryKey: key(), target: taskStore(store, spec), snapshotId },
+          { op: 'backup.verify', repositoryKey: key(), target: taskStore(instance, spec), snapshotId },
           signal,
         ),
       );
@@ -218,13 +245,19 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
     return v;
   };
 
-  const prune = async (store: string, node: string, spec: StackSpec, signal: AbortSignal) => {
+  const prune = async (
+    store: string,
+    instance: string,
+    node: string,
+    spec: StackSpec,
+    signal: AbortSignal,
+  ) => {
     const r = (await onNode(
       node,
       {
         op: 'backup.prune',
         repositoryKey: key(),
-        target: taskStore(store, spec),
+        target: taskStore(instance, spec),
         now: new Date(now()).toISOString(),
         retentionDays: backupSettings(spec).retentionDays,
       },
@@ -232,6 +265,49 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
     )) as { removed: string[]; kept: string[] };
     const n = await state.backups.pruned(store, r.removed);
     return { removed: r.removed.length, marked: n, kept: r.kept.length };
+  };
+
+  /**
+   * Applies the store's production stack to `environment` as its first version, without production's
+   * domains (the new environment answers at `<instance>.localhost` until a stack of its own names
+   * others): the staging copy a restore goes into. Returns the version.
+   */
+  const createEnvironment = async (store: string, environment: EnvironmentName, backupId: string) => {
+    const production = await stackOf(store, 'production');
+    const read = readStackPayload(production);
+    if (!read.ok) throw new BackupJobError('TP_BACKUP_NO_STACK', read.problem);
+    const spec: StackSpec = { ...read.payload.spec, domains: [] };
+    const applied = await state.stacks.apply(
+      store,
+      environment,
+      stackPayload(spec, read.payload.sourceDir),
+      `restore of ${backupId}`,
+    );
+    await state.events.record({
+      storeId: store,
+      kind: 'stack.applied',
+      message: `${environment} stack version ${applied.version} applied for the restore of ${backupId} (production's version ${production.version}, no domains)`,
+      data: { environment, version: applied.version },
+    });
+    return applied.version;
+  };
+
+  /** Waits until a node reports `instance` converged at stack `version`. */
+  const running = async (instance: string, version: number, signal: AbortSignal) => {
+    const until = Date.now() + (o.environmentWaitMs ?? 1_200_000);
+    for (;;) {
+      for (const node of await state.nodes.list()) {
+        const r = NodeReport.safeParse(node.observed);
+        const s = r.success ? r.data.stores.find((x) => x.store === instance) : undefined;
+        if (s?.converged && s.stackVersion === version) return;
+      }
+      if (signal.aborted || Date.now() >= until)
+        throw new BackupJobError(
+          'TP_BACKUP_NO_NODE',
+          `${instance}: no node runs stack version ${version} yet${signal.aborted ? ' (stopped waiting)' : ''}`,
+        );
+      await sleep(o.pollMs ?? 500);
+    }
   };
 
   const settleOrphans = async (): Promise<string[]> => {
@@ -262,12 +338,12 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
     /** payload: { backupId, store, environment } — the row exists (queued). */
     'backup.create': async ({ payload, signal }) => {
       const p = payload as { backupId: string; store: string; environment: EnvironmentName };
-      const { node, stack, taken } = await take(p.backupId, p.store, p.environment, signal);
+      const { node, stack, taken, instance } = await take(p.backupId, p.store, p.environment, signal);
       const settings = backupSettings(stack.spec);
       const verification = settings.verify
-        ? await verify(p.backupId, p.store, node, stack.spec, taken.snapshotId, signal)
+        ? await verify(p.backupId, p.store, instance, node, stack.spec, taken.snapshotId, signal)
         : null;
-      const pruned = await prune(p.store, node, stack.spec, signal);
+      const pruned = await prune(p.store, instance, node, stack.spec, signal);
       return {
         backupId: p.backupId,
         snapshotId: taken.snapshotId,
@@ -283,10 +359,12 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
       if (!b?.snapshot)
         throw new BackupJobError('TP_BACKUP_NOT_FOUND', `backup ${p.backupId} has no snapshot to verify`);
       const stack = await stackOf(p.store, b.environment);
+      const instance = instanceOf(p.store, b.environment);
       const v = await verify(
         p.backupId,
         p.store,
-        await nodeOf(p.store),
+        instance,
+        await nodeOf(instance),
         stack.spec,
         b.snapshot.snapshotId,
         signal,
@@ -295,65 +373,94 @@ export function backupHandlers(o: BackupJobsOptions): Record<string, JobHandler>
     },
 
     /**
-     * payload: { backupId, store, target, safetyBackupId } — restores into `target` (the store
-     * itself, or another store such as a staging copy) after a safety backup of what the target
-     * holds now, so a restore can always be undone.
+     * payload: { backupId, store, target, environment, safetyBackupId } — restores into `target`'s
+     * `environment` (the store itself, another store such as a copy, or a staging environment) after a
+     * safety backup of what the target holds now, so a restore can always be undone. A staging
+     * environment with no stack yet is created first from the store's production stack, without its
+     * domains, and the restore waits for a node to run it.
      */
     'backup.restore': async ({ payload, signal }) => {
-      const p = payload as { backupId: string; store: string; target?: string; safetyBackupId: string };
+      const p = payload as {
+        backupId: string;
+        store: string;
+        target?: string;
+        environment?: EnvironmentName;
+        safetyBackupId: string;
+      };
       const target = p.target ?? p.store;
       const b = await state.backups.get(p.store, p.backupId);
       if (!b?.snapshot)
         throw new BackupJobError('TP_BACKUP_NOT_FOUND', `backup ${p.backupId} has no snapshot to restore`);
+      const environment = p.environment ?? (target === p.store ? b.environment : 'production');
+      const source = instanceOf(p.store, b.environment);
+      const instance = instanceOf(target, environment);
+      const inPlace = instance === source;
       const step = async (message: string) => {
         for (const storeId of new Set([p.store, target]))
           await state.events.record({
             storeId,
             kind: 'backup.restore',
             message,
-            data: { backupId: p.backupId, target },
+            data: { backupId: p.backupId, target, environment },
           });
       };
-      const into = target === p.store ? '' : ` into store ${target}`;
+      const into = inPlace ? '' : ` into ${instance}`;
+      if (!(await state.stacks.latest(target, environment))) {
+        if (environment === 'production')
+          throw new BackupJobError('TP_BACKUP_NO_STACK', `store ${target} has no production stack applied`);
+        const version = await createEnvironment(target, environment, p.backupId);
+        await step(
+          `restore of ${p.backupId}${into}: ${environment} stack version ${version} created from production's, without its domains; waiting for a node to run it`,
+        );
+        await running(instance, version, signal);
+      }
       await step(`restore of ${p.backupId}${into}: taking safety backup ${p.safetyBackupId} first`);
-      const { node, stack } = await take(
-        p.safetyBackupId,
-        target,
-        target === p.store ? b.environment : 'production',
-        signal,
-      );
-      const sourceNode = await nodeOf(p.store);
+      const { node, stack } = await take(p.safetyBackupId, target, environment, signal);
+      const sourceNode = await nodeOf(source);
       if (sourceNode !== node)
         throw new BackupJobError(
           'TP_BACKUP_TASK',
-          `restore into ${target}: it runs on node ${node}, but the backups of ${p.store} are on node ${sourceNode}`,
+          `restore into ${instance}: it runs on node ${node}, but the backups of ${source} are on node ${sourceNode}`,
         );
-      await state.maintenance.enter(target, `restore of ${p.backupId}`);
+      // Maintenance is a production storefront's: a staging environment restores while it runs.
+      const maintenance = environment === 'production';
+      if (maintenance) await state.maintenance.enter(target, `restore of ${p.backupId}`);
       let r: unknown;
       try {
-        const served = await maintenanceServed(target, true);
+        const served = maintenance ? await maintenanceServed(target, true) : false;
         await step(
-          `restore of ${p.backupId}${into}: ${target} in maintenance${served ? ' (the edge serves the maintenance page)' : ' (no edge snapshot carries it yet)'}; restoring database and media`,
+          `restore of ${p.backupId}${into}: ${
+            maintenance
+              ? `${target} in maintenance${served ? ' (the edge serves the maintenance page)' : ' (no edge snapshot carries it yet)'}`
+              : `${instance} keeps running`
+          }; restoring database and media`,
         );
         r = await onNode(
           node,
           {
             op: 'backup.restore',
             repositoryKey: key(),
-            from: p.store,
+            from: source,
             snapshotId: b.snapshot.snapshotId,
-            target: taskStore(target, stack.spec),
+            target: taskStore(instance, stack.spec),
           },
           signal,
         );
       } finally {
-        await state.maintenance.leave(target);
+        if (maintenance) await state.maintenance.leave(target);
       }
-      await maintenanceServed(target, false);
+      if (maintenance) await maintenanceServed(target, false);
       await step(
-        `restore of ${p.backupId}${into}: done; ${target} holds the data of ${b.snapshot.takenAt} and serves again`,
+        `restore of ${p.backupId}${into}: done; ${instance} holds the data of ${b.snapshot.takenAt} and serves again`,
       );
-      return { backupId: p.backupId, target, safetyBackupId: p.safetyBackupId, restored: r as JsonValue };
+      return {
+        backupId: p.backupId,
+        target,
+        environment,
+        instance,
+        safetyBackupId: p.safetyBackupId,
+        restored: r as JsonValue,
+      };
     },
 
     /**
