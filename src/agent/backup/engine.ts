@@ -35,8 +35,9 @@ import {
   verifierTmpfsBytes,
   volumeMountpoint,
 } from './commands.ts';
-import { compareDumps, digestDumpFile } from './dump.ts';
-import { compareMedia, mediaManifest } from './media.ts';
+import { digestDump, digestMedia } from './digest.ts';
+import { compareDumps } from './dump.ts';
+import { compareMedia } from './media.ts';
 import { expiredSnapshots, type SnapshotInfo } from './retention.ts';
 
 /** Backup failures, each with a stable code. */
@@ -140,7 +141,7 @@ export class BackupEngine {
       this.progress('dumping the database');
       const dumpFile = join(staging, 'database.sql');
       await this.o.executor.run(databaseDump(t.user, t.databaseContainer, t.databaseName, dumpFile));
-      const database = await digestDumpFile(dumpFile, t.databaseName);
+      const database = await digestDump(dumpFile, t.databaseName);
       if (!database.complete)
         throw new BackupError(
           'TP_BACKUP_DUMP',
@@ -149,7 +150,7 @@ export class BackupEngine {
         );
       this.progress('reading the media volume');
       const mount = await this.mountpoint(t.user, t.mediaVolume);
-      const media = await mediaManifest(mount);
+      const media = await digestMedia(mount);
       const manifest: BackupManifest = {
         format: 1,
         store,
@@ -283,9 +284,7 @@ export class BackupEngine {
         return done();
       }
       const dumpFile = join(staged, 'database.sql');
-      const dump = existsSync(dumpFile)
-        ? await digestDumpFile(dumpFile, manifest.database.database)
-        : undefined;
+      const dump = existsSync(dumpFile) ? await digestDump(dumpFile, manifest.database.database) : undefined;
       if (!dump) problems.push('database.sql: missing from the snapshot');
       else if (dump.sha256 !== manifest.database.sha256)
         problems.push(
@@ -295,9 +294,7 @@ export class BackupEngine {
 
       this.progress('checking the media');
       const mediaDir = join(restored, mediaPath(snap));
-      const media = existsSync(mediaDir)
-        ? await mediaManifest(mediaDir)
-        : { files: 0, bytes: 0, entries: [] };
+      const media = existsSync(mediaDir) ? await digestMedia(mediaDir) : { files: 0, bytes: 0, entries: [] };
       mediaFiles = media.files;
       problems.push(...compareMedia(manifest.media, media));
 
@@ -345,7 +342,7 @@ export class BackupEngine {
           { backup: manifest.database.database, target: t.databaseName },
         );
       const dumpFile = join(staged, 'database.sql');
-      const dump = await digestDumpFile(dumpFile, manifest.database.database);
+      const dump = await digestDump(dumpFile, manifest.database.database);
       if (dump.sha256 !== manifest.database.sha256 || !dump.complete)
         throw new BackupError(
           'TP_BACKUP_DUMP',
@@ -452,7 +449,7 @@ export class BackupEngine {
       this.o.executor.run(databaseDump(via.user, name, manifest.database.database, redumpFile)),
     );
     if (redump) return `database: the restored copy cannot be dumped: ${redump}`;
-    return digestDumpFile(redumpFile, manifest.database.database);
+    return digestDump(redumpFile, manifest.database.database);
   }
 
   private async mountpoint(u: StoreUser, volume: string): Promise<string> {
