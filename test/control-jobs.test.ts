@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { jobsCommand } from '../src/control/jobs/index.ts';
+import { JOBS_NICENESS, jobsCommand } from '../src/control/jobs/index.ts';
 import { openState } from '../src/control/state/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,7 +40,7 @@ test('the jobs process runs niced, runs its scheduled pruning, and stops on SIGT
       await new Promise((r) => setTimeout(r, 100));
     assert.match(out, /jobs process started/);
     // nice and ionice exec the next program, so the child's pid ends up being Node itself.
-    assert.equal(niceness(child.pid!), 10);
+    assert.equal(niceness(child.pid!), JOBS_NICENESS);
     const state = await openState({ dataDir: join(dataDir, 'control') });
     try {
       let last = (await state.jobs.history('access-log.prune'))[0];
