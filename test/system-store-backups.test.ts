@@ -312,8 +312,17 @@ describe('backups of a store run by the control plane', { timeout: 1_200_000 }, 
     // THEN staging runs as its own instance and holds exactly the data and media of the backup
     assert.deepEqual(fingerprint('bk--staging'), atBackup);
     await answers('bk--staging');
-    const product = await get('bk--staging', '/product/2');
+    const product = await get('bk--staging', '/product/2?staging-log');
     assert.equal(product.status, 200);
+    await product.text();
+    // AND its requests reach the access log as the staging environment's, not production's
+    let logged = '';
+    for (let i = 0; i < 50 && !logged.includes('staging-log'); i++) {
+      logged = (await cli('logs', 'bk', '--env', 'staging', '--json')).stdout;
+      if (!logged.includes('staging-log')) await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.match(logged, /staging-log/);
+    assert.doesNotMatch((await cli('logs', 'bk', '--json', '--limit', '1000')).stdout, /staging-log/);
     // AND production answered every request meanwhile, and kept its own data
     assert.ok(statuses.length > 10);
     assert.deepEqual(

@@ -335,22 +335,24 @@ export function registerApiCommands(
     .option('--status <code>', 'only this status code')
     .option('--path <prefix>', 'only paths under this prefix')
     .option('--limit <n>', 'how many', '50')
-    .action(async (store: string, o: ApiOpts & { status?: string; path?: string; limit: string }) =>
-      withApi(o, async (a) => {
-        const q = new URLSearchParams({ limit: String(Number(o.limit)) });
-        if (o.status) q.set('status', o.status);
-        if (o.path) q.set('path', o.path);
-        print(o, await a.call('GET', `/api/stores/${store}/requests?${q}`), [
-          ['TIME', (r) => str(r.time)],
-          ['CLIENT', (r) => str(r.client)],
-          ['METHOD', (r) => str(r.method)],
-          ['PATH', (r) => str(r.path)],
-          ['STATUS', (r) => str(r.status)],
-          ['MS', (r) => str(r.durationMs)],
-          ['CACHE', (r) => str(r.cache)],
-          ['BLOCKED', (r) => str(r.blockedBy)],
-        ]);
-      }),
+    .option('--env <environment>', 'production or staging', 'production')
+    .action(
+      async (store: string, o: ApiOpts & { status?: string; path?: string; limit: string; env: string }) =>
+        withApi(o, async (a) => {
+          const q = new URLSearchParams({ limit: String(Number(o.limit)), environment: o.env });
+          if (o.status) q.set('status', o.status);
+          if (o.path) q.set('path', o.path);
+          print(o, await a.call('GET', `/api/stores/${store}/requests?${q}`), [
+            ['TIME', (r) => str(r.time)],
+            ['CLIENT', (r) => str(r.client)],
+            ['METHOD', (r) => str(r.method)],
+            ['PATH', (r) => str(r.path)],
+            ['STATUS', (r) => str(r.status)],
+            ['MS', (r) => str(r.durationMs)],
+            ['CACHE', (r) => str(r.cache)],
+            ['BLOCKED', (r) => str(r.blockedBy)],
+          ]);
+        }),
     );
 }
 

@@ -154,3 +154,49 @@ test("a store's recent requests, filtered by status and path, newest first, and 
     ['/b/y'],
   );
 });
+
+test("a store's staging environment: its status and requests are those of its own instance", async (t) => {
+  const f = await apiFixture(t, { plugins: (state) => [opsRoutes(state)] });
+  const applied = await f.call('developer', 'POST', '/api/stores/demo/stacks', {
+    environment: 'staging',
+    spec: { name: 'demo' },
+    sourceDir: '/srv/demo',
+  });
+  assert.equal(applied.statusCode, 201, applied.body);
+  const { token } = await f.state.joinTokens.create(60_000);
+  const node = await f.state.nodes.register({ joinToken: token, name: 'n1', labels: {} });
+  const observed = (store: string, stackVersion: number) => ({
+    store,
+    stackVersion,
+    converged: true,
+    containers: [],
+    upstreams: [],
+    error: null,
+  });
+  await f.state.nodes.recordObserved(node.node.id, {
+    desiredVersion: 1,
+    at: new Date().toISOString(),
+    stores: [observed('demo', 7), observed('demo--staging', 1)],
+  });
+  const staging = (await f.call('viewer', 'GET', '/api/stores/demo/status?environment=staging')).json();
+  assert.deepEqual(
+    [staging.environment, staging.desiredVersion, staging.appliedVersion, staging.converged, staging.node],
+    ['staging', 1, 1, true, 'n1'],
+  );
+  const production = (await f.call('viewer', 'GET', '/api/stores/demo/status')).json();
+  assert.deepEqual([production.environment, production.appliedVersion], ['production', 7]);
+
+  const t0 = Date.now() - 10_000;
+  await f.state.accessLogs.insertBatch([
+    record('demo', 200, '/prod', t0),
+    record('demo--staging', 200, '/stage', t0 + 1),
+  ]);
+  const logs = (await f.call('viewer', 'GET', '/api/stores/demo/requests?environment=staging')).json();
+  assert.deepEqual(
+    logs.map((r: { path: string }) => r.path),
+    ['/stage'],
+  );
+  const bad = await f.call('viewer', 'GET', '/api/stores/demo/requests?environment=qa');
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().message, /query\.environment/);
+});

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { NodeReport, Upstream } from '../../contracts/fleet.ts';
+import { EnvironmentName, instanceName, NodeReport, Upstream } from '../../contracts/fleet.ts';
 import { AccessLogRecord } from '../../contracts/snapshot.ts';
 import { StoreName } from '../../contracts/stack.ts';
 import { ContainerStatus } from '../../contracts/status.ts';
@@ -24,6 +24,7 @@ export const NodeDto = z.strictObject({
 /** Where a store stands: the version asked for, the one running, and what the edge was told. */
 export const StoreStatusDto = z.strictObject({
   store: z.string(),
+  environment: EnvironmentName,
   desiredVersion: z.int().nullable(),
   appliedVersion: z.int().nullable(),
   converged: z.boolean(),
@@ -35,7 +36,27 @@ export const StoreStatusDto = z.strictObject({
   edges: z.array(z.strictObject({ edge: z.string(), version: z.int(), accepted: z.boolean() })),
 });
 
+/** Which environment of the store: production runs under the store's name, staging as `<store>--staging`. */
+const EnvironmentQuery = z.strictObject({ environment: EnvironmentName.default('production') });
+
+/** The instance name of the store environment a query names, or TP_API_INVALID naming the field. */
+function instanceOrThrow(store: string, environment: EnvironmentName): string {
+  const name = instanceName(store, environment);
+  if (name === null)
+    throw new ApiError(
+      'TP_API_INVALID',
+      `environment: store ${store} has no room for a ${environment} instance name`,
+      {
+        problems: [
+          { path: 'query.environment', message: 'instance name over 30 characters', value: environment },
+        ],
+      },
+    );
+  return name;
+}
+
 const RequestsQuery = z.strictObject({
+  environment: EnvironmentName.default('production'),
   status: z.coerce.number().int().min(100).max(599).optional(),
   path: z.string().startsWith('/').optional(),
   since: z.iso.datetime().optional(),
@@ -115,18 +136,20 @@ export function opsRoutes(state: State): FastifyPluginAsync {
       summary: "The store's stack version asked for and running, its containers, and the edges' snapshot",
       access: { store: 'viewer' },
       params: StoreParams,
+      query: EnvironmentQuery,
       response: StoreStatusDto,
-      handle: async ({ params }) => {
+      handle: async ({ params, query }) => {
         if (!(await state.stores.get(params.store))) {
           throw new ApiError('TP_API_NOT_FOUND', `store ${JSON.stringify(params.store)} does not exist`, {
             store: params.store,
           });
         }
-        const latest = await state.stacks.latest(params.store, 'production');
+        const instance = instanceOrThrow(params.store, query.environment);
+        const latest = await state.stacks.latest(params.store, query.environment);
         let observed = null;
         let node: string | null = null;
         for (const n of await state.nodes.list()) {
-          const s = reportOf(n.observed)?.stores.find((x) => x.store === params.store);
+          const s = reportOf(n.observed)?.stores.find((x) => x.store === instance);
           if (s) {
             observed = s;
             node = n.name;
@@ -137,6 +160,7 @@ export function opsRoutes(state: State): FastifyPluginAsync {
         const acks = await state.edgeAcks.latestPerEdge();
         return {
           store: params.store,
+          environment: query.environment,
           desiredVersion: latest?.version ?? null,
           appliedVersion: observed?.stackVersion ?? null,
           converged: Boolean(observed?.converged && observed.stackVersion === latest?.version),
@@ -159,7 +183,7 @@ export function opsRoutes(state: State): FastifyPluginAsync {
       response: z.array(AccessLogRecord),
       handle: async ({ params, query }) =>
         state.accessLogs.query({
-          store: params.store,
+          store: instanceOrThrow(params.store, query.environment),
           status: query.status,
           pathPrefix: query.path,
           since: query.since ? Date.parse(query.since) : undefined,
