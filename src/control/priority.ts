@@ -23,8 +23,9 @@ export function lowerOwnPriority(niceness: number, tasks = '/proc/self/task'): n
     let current: number;
     try {
       current = getPriority(tid);
-    } catch {
-      continue;
+    } catch (e) {
+      if ((e as { info?: { code?: string } }).info?.code === 'ESRCH') continue;
+      throw e;
     }
     if (current >= niceness) continue;
     setPriority(tid, niceness);
