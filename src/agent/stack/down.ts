@@ -1,12 +1,55 @@
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { layout, readJson, type StoreRecord, writeFileAtomic } from '../datadir.ts';
+import { CommandError } from '../errors.ts';
 import type { Executor } from '../executor.ts';
 import { removeStoreUser } from '../host/index.ts';
 import { withLock } from '../lock.ts';
-import { containerRemove, networkRemove, podRemove, secretRemove, volumeRemove } from '../podman/argv.ts';
+import {
+  containerRemove,
+  networkRemove,
+  podList,
+  podRemove,
+  secretRemove,
+  volumeRemove,
+} from '../podman/argv.ts';
+import type { StoreUser } from '../podman/types.ts';
 import { existingStoreUser } from '../users.ts';
 import { names } from './desired.ts';
 import { observeStore } from './observe.ts';
+
+/**
+ * What Podman answers when `pod rm --force` meets a container in transition — its conmon restarting
+ * it (`--restart always`) while it is being stopped. A moment later the container has settled and the
+ * same removal goes through.
+ */
+const IN_TRANSITION = 'container state improper';
+
+/**
+ * Removes `pods`, again (after `pauseMs`, at most `attempts` times in all) for the ones still there
+ * when Podman found a container in transition. Any other failure is thrown at once.
+ */
+export async function removePods(
+  ex: Executor,
+  u: StoreUser,
+  pods: readonly string[],
+  o: { attempts?: number; pauseMs?: number } = {},
+): Promise<void> {
+  let left = [...pods];
+  for (let attempt = 1; left.length > 0; attempt++) {
+    try {
+      await ex.run(podRemove(u, left));
+      return;
+    } catch (e) {
+      if (!(e instanceof CommandError) || !e.stderr.includes(IN_TRANSITION) || attempt >= (o.attempts ?? 3))
+        throw e;
+    }
+    await sleep(o.pauseMs ?? 1000);
+    const out = (await ex.run(podList(u))).stdout.trim();
+    const there = new Set(((out ? JSON.parse(out) : []) as { Name: string }[]).map((p) => p.Name));
+    left = left.filter((name) => there.has(name));
+  }
+}
 
 /** Stops and removes a store's pods and containers; volumes, secrets and the network stay. */
 export async function downStore(
@@ -21,11 +64,10 @@ export async function downStore(
     const seen = await observeStore(ex, u);
     if (seen.pods.length > 0) {
       say(`remove ${seen.pods.length} pod(s) of ${store}`);
-      await ex.run(
-        podRemove(
-          u,
-          seen.pods.map((p) => p.name),
-        ),
+      await removePods(
+        ex,
+        u,
+        seen.pods.map((p) => p.name),
       );
     }
     const loose = seen.containers.filter((c) => !c.pod).map((c) => c.name);
