@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { testSpec } from '../state/testing.ts';
 import { apiFixture } from './testing.ts';
 
@@ -58,7 +58,8 @@ test('a backup is queued for a store with a stack, with its job and audit event'
   assert.equal((await fx.call('viewer', 'GET', '/api/stores/demo/backups/bak_nope')).statusCode, 404);
 });
 
-test('only a succeeded backup is verified or restored; restoring needs the owner role of the target', async (t) => {
+/** The demo store with a production stack and one manual backup, queued. */
+async function storeWithBackup(t: TestContext) {
   const fx = await apiFixture(t);
   await fx.state.stacks.apply('demo', 'production', testSpec('demo'), 'root');
   const b = await fx.state.backups.create({
@@ -67,6 +68,11 @@ test('only a succeeded backup is verified or restored; restoring needs the owner
     reason: 'manual',
     verify: true,
   });
+  return { fx, b };
+}
+
+test('only a succeeded backup is verified or restored; restoring needs the owner role of the target', async (t) => {
+  const { fx, b } = await storeWithBackup(t);
   const early = await fx.call('developer', 'POST', `/api/stores/demo/backups/${b.id}/verify`);
   assert.equal(early.statusCode, 409);
   assert.match(early.json().message, /is queued: only a succeeded backup can be verified/);
@@ -100,14 +106,7 @@ test('only a succeeded backup is verified or restored; restoring needs the owner
 });
 
 test('a restore into the staging environment needs no staging stack yet; a bad environment is named', async (t) => {
-  const fx = await apiFixture(t);
-  await fx.state.stacks.apply('demo', 'production', testSpec('demo'), 'root');
-  const b = await fx.state.backups.create({
-    storeId: 'demo',
-    environment: 'production',
-    reason: 'manual',
-    verify: true,
-  });
+  const { fx, b } = await storeWithBackup(t);
   await fx.state.backups.taken(b.id, taken);
 
   const res = await fx.call('owner', 'POST', `/api/stores/demo/backups/${b.id}/restore`, {

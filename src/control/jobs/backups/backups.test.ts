@@ -61,6 +61,44 @@ describe('backup jobs', () => {
     log,
   });
 
+  /** A snapshot as the node reports one it took; `id` is the hex digit its id repeats. */
+  const takenSnapshot = (id: string) => ({
+    snapshotId: id.repeat(64),
+    takenAt: '2026-11-30T03:30:20.000Z',
+    sizeBytes: 100,
+    addedBytes: 100,
+    durationMs: 1,
+    dumpSha256: 'd'.repeat(64),
+    tables: 3,
+    mediaFiles: 1,
+  });
+
+  /**
+   * The node's side of the protocol, as the agent runs it: claim each task, record it, answer it
+   * with `answer`'s result, until a task of op `last` is answered. `each` runs before every claim.
+   */
+  const serveTasks = async (
+    nodeId: string,
+    seen: AgentTask[],
+    last: AgentTask['op'],
+    answer: (task: AgentTask) => unknown,
+    each: () => Promise<void> = async () => {},
+  ) => {
+    for (;;) {
+      await each();
+      const job = await state.jobs.claim(nodeId, [nodeTaskKind(nodeId)]);
+      if (!job) {
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      const task = { ...(job.payload as object), id: job.id } as AgentTask;
+      seen.push(task);
+      const result = await answer(task);
+      if (result !== undefined) await state.jobs.complete(job.id, nodeId, result as JsonValue);
+      if (task.op === last) return;
+    }
+  };
+
   test('the schedule queues one backup per firing, from each store stack', async () => {
     await state.stacks.apply('demo', 'production', testSpec('demo'), 'root');
     const h = handlers();
@@ -99,43 +137,21 @@ describe('backup jobs', () => {
       verify: true,
     });
     const seen: AgentTask[] = [];
-    // The node's side of the protocol, as the agent runs it: claim, do, report.
-    const agent = (async () => {
-      for (;;) {
-        const job = await state.jobs.claim(node.id, [nodeTaskKind(node.id)]);
-        if (!job) {
-          await new Promise((r) => setTimeout(r, 5));
-          continue;
-        }
-        const task = { ...(job.payload as object), id: job.id } as AgentTask;
-        seen.push(task);
-        if (task.op === 'backup.create')
-          await state.jobs.complete(job.id, node.id, {
-            snapshotId: 'c'.repeat(64),
-            takenAt: '2026-11-30T03:30:20.000Z',
-            sizeBytes: 100,
-            addedBytes: 100,
-            durationMs: 1,
-            dumpSha256: 'd'.repeat(64),
-            tables: 3,
-            mediaFiles: 1,
-          });
-        if (task.op === 'backup.verify')
-          await state.jobs.complete(job.id, node.id, {
-            status: 'failed',
-            checkedAt: '2026-11-30T03:31:00.000Z',
-            durationMs: 9,
-            tables: 3,
-            rows: 10,
-            mediaFiles: 1,
-            problems: ['table orders: 9 rows restored, 10 dumped'],
-          });
-        if (task.op === 'backup.prune') {
-          await state.jobs.complete(job.id, node.id, { removed: [], kept: ['c'.repeat(64)] });
-          return;
-        }
-      }
-    })();
+    const agent = serveTasks(node.id, seen, 'backup.prune', (task) => {
+      if (task.op === 'backup.create') return takenSnapshot('c');
+      if (task.op === 'backup.verify')
+        return {
+          status: 'failed',
+          checkedAt: '2026-11-30T03:31:00.000Z',
+          durationMs: 9,
+          tables: 3,
+          rows: 10,
+          mediaFiles: 1,
+          problems: ['table orders: 9 rows restored, 10 dumped'],
+        };
+      if (task.op === 'backup.prune') return { removed: [], kept: ['c'.repeat(64)] };
+      return undefined;
+    });
     const result = await handlers()['backup.create']!(
       ctx({ backupId: b.id, store: 'demo', environment: 'production' }),
     );
@@ -224,16 +240,7 @@ describe('backup jobs', () => {
       reason: 'manual',
       verify: false,
     });
-    await state.backups.taken(b.id, {
-      snapshotId: 'c'.repeat(64),
-      takenAt: '2026-11-30T03:30:20.000Z',
-      sizeBytes: 100,
-      addedBytes: 100,
-      durationMs: 1,
-      dumpSha256: 'd'.repeat(64),
-      tables: 3,
-      mediaFiles: 1,
-    });
+    await state.backups.taken(b.id, takenSnapshot('c'));
     const safety = await state.backups.create({
       storeId: 'demo',
       environment: 'staging',
@@ -245,45 +252,31 @@ describe('backup jobs', () => {
     let placed = false;
     // The reconciler and the node, as far as this job sees them: once the staging stack exists the
     // node runs `demo--staging` and reports it converged; then it answers the tasks.
-    const node_ = (async () => {
-      for (;;) {
-        const staging = await state.stacks.latest('demo', 'staging');
-        if (staging && !placed) {
-          placed = true;
-          await state.nodes.setDesired(node.id, { stores: [{ store: 'demo' }, { store: 'demo--staging' }] });
-          await state.nodes.recordObserved(
-            node.id,
-            report([
-              observed('demo', []),
-              { ...observed('demo--staging', []), stackVersion: staging.version },
-            ]) as unknown as JsonValue,
-          );
-        }
-        const job = await state.jobs.claim(node.id, [nodeTaskKind(node.id)]);
-        if (!job) {
-          await new Promise((r) => setTimeout(r, 5));
-          continue;
-        }
-        const task = { ...(job.payload as object), id: job.id } as AgentTask;
-        seen.push(task);
+    const placeStaging = async () => {
+      const staging = await state.stacks.latest('demo', 'staging');
+      if (!staging || placed) return;
+      placed = true;
+      await state.nodes.setDesired(node.id, { stores: [{ store: 'demo' }, { store: 'demo--staging' }] });
+      await state.nodes.recordObserved(
+        node.id,
+        report([
+          observed('demo', []),
+          { ...observed('demo--staging', []), stackVersion: staging.version },
+        ]) as unknown as JsonValue,
+      );
+    };
+    const node_ = serveTasks(
+      node.id,
+      seen,
+      'backup.restore',
+      async (task) => {
         maintenanceSeen.push((await state.maintenance.list()).map((m) => m.storeId));
-        if (task.op === 'backup.create')
-          await state.jobs.complete(job.id, node.id, {
-            snapshotId: 'e'.repeat(64),
-            takenAt: '2026-11-30T03:31:00.000Z',
-            sizeBytes: 10,
-            addedBytes: 10,
-            durationMs: 1,
-            dumpSha256: 'f'.repeat(64),
-            tables: 0,
-            mediaFiles: 0,
-          });
-        if (task.op === 'backup.restore') {
-          await state.jobs.complete(job.id, node.id, { tables: 3 });
-          return;
-        }
-      }
-    })();
+        if (task.op === 'backup.create') return takenSnapshot('e');
+        if (task.op === 'backup.restore') return { tables: 3 };
+        return undefined;
+      },
+      placeStaging,
+    );
 
     // WHEN the backup is restored into staging
     const result = (await handlers()['backup.restore']!(
