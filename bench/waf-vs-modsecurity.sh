@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # WAF throughput on the differential corpus: the reference (nginx + libmodsecurity3 + Debian's CRS
 # 3.3.4) and the Triplane edge with its WAF, each on a benign mix and an attack mix,
-# with wrk on loopback. Prints req/s and p99 per side and mix.
+# with wrk on loopback. Prints req/s and p99 per side and mix, then the same edge with its WAF off
+# (the ceiling any WAF speed-up is bounded by) and the ratios.
 #   bench/waf-vs-modsecurity.sh [seconds per run, default 10] [connections, default 32] [paranoia, default 1]
 # Both sides get 2 worker processes and answer "ok" from behind the WAF. The attack mix is mostly
 # 403s and the benign mix has the reference's false positives: non-2xx answers are counted, not voided.
@@ -22,8 +23,8 @@ ref_pid=
 # upstream that answers "ok", routing Host "$host" to it (test/waf-differential/serve-edge.ts).
 triplane_pid=
 triplane_url=
-start_triplane() {
-  node --import tsx test/waf-differential/serve-edge.ts --paranoia "$paranoia" --workers 2 >"$work/edge.log" 2>&1 &
+start_triplane() { # [mode: block (default) or off]
+  node --import tsx test/waf-differential/serve-edge.ts --paranoia "$paranoia" --workers 2 --mode "${1:-block}" >"$work/edge.log" 2>&1 &
   triplane_pid=$!
   for _ in $(seq 1 600); do
     triplane_url=$(awk '/^ready / {print $2}' "$work/edge.log")
@@ -37,6 +38,7 @@ start_triplane() {
 }
 stop_triplane() {
   if [ -n "$triplane_pid" ]; then kill "$triplane_pid" 2>/dev/null || true; wait "$triplane_pid" 2>/dev/null || true; fi
+  triplane_pid=
 }
 # ────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -71,15 +73,22 @@ run() { # name url mix
   non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/$1.txt")
   errors=$(awk -F'Socket errors: ' '/Socket errors/ {print $2}' "$work/$1.txt")
   echo "$1 $rps $p99 ${non2xx:-0} ${errors:+errors($errors)}"
+  echo "$1 $rps" >>"$work/rates"
 }
+rate() { awk -v k="$1" '$1 == k {print $2}' "$work/rates"; }
+ratio() { awk -v a="$(rate "$1")" -v b="$(rate "$2")" 'BEGIN {printf "%.2f", a / b}'; }
 
 echo "paranoia $paranoia, ${secs}s per run, $conns connections"
 echo "case req/s p99 non-2xx"
 run "modsecurity_benign" "$ref_url" benign
 run "modsecurity_attack" "$ref_url" attack
-if start_triplane; then
-  run "triplane_benign" "$triplane_url" benign
-  run "triplane_attack" "$triplane_url" attack
-else
-  exit 1
-fi
+start_triplane block || exit 1
+run "triplane_benign" "$triplane_url" benign
+run "triplane_attack" "$triplane_url" attack
+stop_triplane
+# The same edge with its WAF off: the most any WAF speed-up could reach on this machine and mix.
+start_triplane off || exit 1
+run "triplane_nowaf_benign" "$triplane_url" benign
+run "triplane_nowaf_attack" "$triplane_url" attack
+echo "Triplane / ModSecurity req/s: benign $(ratio triplane_benign modsecurity_benign), attack $(ratio triplane_attack modsecurity_attack)"
+echo "Triplane without its WAF / ModSecurity: benign $(ratio triplane_nowaf_benign modsecurity_benign), attack $(ratio triplane_nowaf_attack modsecurity_attack)"

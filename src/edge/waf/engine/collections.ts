@@ -43,6 +43,8 @@ export class Collection {
 
   /** Empties the collection. */
   clear(): void {
+    // MATCHED_VARS is cleared before every rule and is almost always empty already.
+    if (this.entries.length === 0) return;
     this.entries = [];
     this.index.clear();
   }

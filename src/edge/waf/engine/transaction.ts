@@ -1,7 +1,7 @@
 import type { VariableRef } from '../types.ts';
 import { type BodyProcessor, processBody } from './body.ts';
 import { type Entry, Variables } from './collections.ts';
-import { type Disruptive, idMatcher, type Rule, type RuleSet, type SetVar } from './compile.ts';
+import { type Disruptive, idMatcher, type PhaseItem, type Rule, type RuleSet, type SetVar } from './compile.ts';
 import { requestVariables, type WafRequest } from './request.ts';
 
 /** One rule that matched, as the access log and the metrics see it. */
@@ -78,7 +78,7 @@ export class WafTransaction {
   private readonly removedTargets: { rule: (r: Rule) => boolean; target: string }[] = [];
   private ruleEngine: 'On' | 'Off' | 'DetectionOnly';
   private requestBodyAccess: boolean;
-  private readonly tcache = new Map<Entry, Map<string, string[]>>();
+  private readonly tcache = new Map<Entry, Map<string, readonly string[]>>();
   private readonly scalarEntries = new Map<string, Entry>();
   private current: Rule | undefined;
   /** Reused for every rule: the values it looks at and the variable each came from. */
@@ -199,14 +199,11 @@ export class WafTransaction {
   private run(phase: number): void {
     if (this.ruleEngine === 'Off' || this.blocked || (this.allowed && phase <= 2)) return;
     const items = this.rules.phases[phase]!;
-    let marker: string | undefined;
+    const jumps = markerJumps(items);
     let skip = 0;
-    for (const it of items) {
-      if (it.kind === 'marker') {
-        if (marker === it.name) marker = undefined;
-        continue;
-      }
-      if (marker !== undefined) continue;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (it.kind === 'marker') continue;
       if (skip > 0) {
         skip--;
         continue;
@@ -222,7 +219,9 @@ export class WafTransaction {
       if (!this.evaluate(rule, rule)) continue;
       this.afterMatch(rule);
       if (this.blocked || (this.allowed && phase <= 2)) return;
-      if (rule.skipAfter !== undefined) marker = rule.skipAfter;
+      // To the marker (the rest of the phase when there is none after this rule): the CRS skips whole
+      // paranoia levels this way, and walking them item by item cost more than the rules run.
+      if (rule.skipAfter !== undefined) i = jumps[i]!;
       skip = rule.skip;
     }
   }
@@ -258,7 +257,12 @@ export class WafTransaction {
         if (this.test(rule, negated, entry.value, targets[i]!, entry)) matched = true;
         continue;
       }
-      for (const value of this.transformed(entry, rule)) {
+      const steps = this.transformed(entry, rule);
+      if (!rule.multiMatch) {
+        if (this.test(rule, negated, steps[steps.length - 1]!, targets[i]!, entry)) matched = true;
+        continue;
+      }
+      for (const value of steps) {
         if (this.test(rule, negated, value, targets[i]!, entry)) matched = true;
       }
     }
@@ -410,12 +414,14 @@ export class WafTransaction {
     }
   }
 
-  /** Transformation results for a value, cached per value and transformation list. */
-  private transformed(e: Entry, rule: Rule): string[] {
-    if (rule.transforms.length === 0) return [e.value];
+  /**
+   * Every step of a value's transformations (the value first, the result last), cached per value and
+   * transformation list.
+   */
+  private transformed(e: Entry, rule: Rule): readonly string[] {
     let byKey = this.tcache.get(e);
     const cached = byKey?.get(rule.transformKey);
-    if (cached) return rule.multiMatch ? cached : [cached.at(-1)!];
+    if (cached) return cached;
     const steps = [e.value];
     let cur = e.value;
     for (const t of rule.transforms) {
@@ -427,28 +433,65 @@ export class WafTransaction {
       this.tcache.set(e, byKey);
     }
     byKey.set(rule.transformKey, steps);
-    return rule.multiMatch ? steps : [cur];
+    return steps;
   }
 
   /** `%{tx.score}`, `%{MATCHED_VAR}`, `%{REQUEST_HEADERS.host}`, `%{rule.id}` … expanded. */
   expand(text: string): string {
     if (text.indexOf('%{') < 0) return text;
-    return text.replace(/%\{([^}]+)\}/g, (_m, ref: string) => {
-      const dot = ref.indexOf('.');
-      const coll = (dot < 0 ? ref : ref.slice(0, dot)).toUpperCase();
-      const key = dot < 0 ? undefined : ref.slice(dot + 1);
-      if (coll === 'RULE' && key !== undefined) {
-        const r = this.current;
-        const k = key.toLowerCase();
-        if (k === 'id') return String(r?.id ?? '');
-        if (k === 'msg') return r?.msg === undefined ? '' : r.msg;
-        if (k === 'severity') return r?.severity ?? '';
-        return '';
-      }
-      if (key === undefined) return this.vars.scalar(coll) ?? '';
-      return this.vars.hasCollection(coll) ? (this.vars.collection(coll).get(key) ?? '') : '';
-    });
+    const parts = template(text);
+    let out = '';
+    for (const p of parts) out += typeof p === 'string' ? p : this.macro(p);
+    return out;
   }
+
+  private macro(m: Macro): string {
+    if (m.coll === 'RULE' && m.key !== undefined) {
+      const r = this.current;
+      const k = m.key.toLowerCase();
+      if (k === 'id') return String(r?.id ?? '');
+      if (k === 'msg') return r?.msg === undefined ? '' : r.msg;
+      if (k === 'severity') return r?.severity ?? '';
+      return '';
+    }
+    if (m.key === undefined) return this.vars.scalar(m.coll) ?? '';
+    return this.vars.existing(m.coll)?.get(m.key) ?? '';
+  }
+}
+
+/** One `%{…}` of a text: the collection (upper-case) and the key after the first dot. */
+interface Macro {
+  readonly coll: string;
+  readonly key: string | undefined;
+}
+
+const templates = new Map<string, readonly (string | Macro)[]>();
+
+/**
+ * A text split into literal parts and macros, once per distinct text: the CRS expands the same
+ * few hundred msg, logdata, setvar and operator texts on every request.
+ */
+function template(text: string): readonly (string | Macro)[] {
+  let parts = templates.get(text);
+  if (parts) return parts;
+  const out: (string | Macro)[] = [];
+  let at = 0;
+  for (const m of text.matchAll(/%\{([^}]+)\}/g)) {
+    if (m.index > at) out.push(text.slice(at, m.index));
+    const ref = m[1]!;
+    const dot = ref.indexOf('.');
+    out.push({
+      coll: (dot < 0 ? ref : ref.slice(0, dot)).toUpperCase(),
+      key: dot < 0 ? undefined : ref.slice(dot + 1),
+    });
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  parts = out;
+  // Texts come from the rule sets loaded, so the table stays small; the bound is a safety net.
+  if (templates.size >= 4096) templates.clear();
+  templates.set(text, parts);
+  return parts;
 }
 
 /**
@@ -459,6 +502,31 @@ export function inspectsResponseBody(config: RuleSet['config'], contentType: str
   if (!config.responseBodyAccess) return false;
   const listed = config.responseBodyMimeTypes;
   return listed === undefined || listed.includes((contentType ?? '').trim().toLowerCase());
+}
+
+const jumpTables = new WeakMap<readonly PhaseItem[], Int32Array>();
+
+/**
+ * For each rule of a phase with `skipAfter`, the index of the first marker of that name after it,
+ * or the end of the phase when there is none (ModSecurity then skips the rest of the phase).
+ */
+function markerJumps(items: readonly PhaseItem[]): Int32Array {
+  let jumps = jumpTables.get(items);
+  if (jumps) return jumps;
+  jumps = new Int32Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    if (it.kind !== 'rule' || it.rule.skipAfter === undefined) continue;
+    let j = i + 1;
+    while (j < items.length) {
+      const m = items[j]!;
+      if (m.kind === 'marker' && m.name === it.rule.skipAfter) break;
+      j++;
+    }
+    jumps[i] = j;
+  }
+  jumpTables.set(items, jumps);
+  return jumps;
 }
 
 /** A rule's variables prepared once: selectors lower-cased or compiled, exclusions grouped. */
