@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { BASE_CONF } from '../../src/edge/waf/index.ts';
 import { compareVerdicts } from './compare.ts';
 import type { CorpusRequest } from './corpus.ts';
+import { buildCorpus, isAttack } from './corpus.ts';
 import {
   aptInstallArgv,
   nginxArgv,
@@ -19,7 +20,7 @@ import {
   renderNginxConf,
 } from './modsecurity.ts';
 import { parseRawResponse, rawBytes, type Verdict } from './send.ts';
-import { luaString } from './wrk-mix.ts';
+import { luaString, mixRequests } from './wrk-mix.ts';
 
 const layout: ReferenceLayout = {
   dir: '/tmp/ref',
@@ -219,4 +220,20 @@ describe('comparison', () => {
 test('wrk scripts get Lua strings with every non-printable or non-ASCII byte escaped', () => {
   assert.equal(luaString('a"b\\c'), '"a\\034b\\092c"');
   assert.equal(luaString('é\r\n'), '"\\195\\169\\013\\010"');
+});
+
+test('wrk mixes leave out HEAD and raw requests and split benign from attack', () => {
+  const corpus = buildCorpus();
+  const benign = mixRequests(corpus, 'benign');
+  const attack = mixRequests(corpus, 'attack');
+  assert.ok(
+    corpus.some((r) => r.method === 'HEAD' && !isAttack(r)),
+    'the corpus has a benign HEAD',
+  );
+  for (const r of [...benign, ...attack]) {
+    assert.notEqual(r.method, 'HEAD', r.id);
+    assert.equal(r.raw, undefined, r.id);
+  }
+  assert.ok(benign.every((r) => !isAttack(r)) && attack.every(isAttack));
+  assert.ok(benign.length > 600 && attack.length > 900, `${benign.length} benign, ${attack.length} attack`);
 });
