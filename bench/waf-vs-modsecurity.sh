@@ -4,6 +4,7 @@
 # with wrk on loopback. Prints req/s and p99 per side and mix, then the same edge with its WAF off
 # (the ceiling any WAF speed-up is bounded by) and the ratios.
 #   bench/waf-vs-modsecurity.sh [seconds per run, default 10] [connections, default 32] [paranoia, default 1]
+#                               [WAF threads per edge worker, default 1]
 # Both sides get 2 worker processes and answer "ok" from behind the WAF. The attack mix is mostly
 # 403s and the benign mix has the reference's false positives: non-2xx answers are counted, not voided.
 set -euo pipefail
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
 paranoia=${3:-1}
+waf_threads=${4:-1}
 host=shop.localhost
 command -v wrk >/dev/null || {
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk
@@ -24,7 +26,7 @@ ref_pid=
 triplane_pid=
 triplane_url=
 start_triplane() { # [mode: block (default) or off]
-  node --import tsx test/waf-differential/serve-edge.ts --paranoia "$paranoia" --workers 2 --mode "${1:-block}" >"$work/edge.log" 2>&1 &
+  node --import tsx test/waf-differential/serve-edge.ts --paranoia "$paranoia" --workers 2 --waf-threads "$waf_threads" --mode "${1:-block}" >"$work/edge.log" 2>&1 &
   triplane_pid=$!
   for _ in $(seq 1 600); do
     triplane_url=$(awk '/^ready / {print $2}' "$work/edge.log")
@@ -78,7 +80,7 @@ run() { # name url mix
 rate() { awk -v k="$1" '$1 == k {print $2}' "$work/rates"; }
 ratio() { awk -v a="$(rate "$1")" -v b="$(rate "$2")" 'BEGIN {printf "%.2f", a / b}'; }
 
-echo "paranoia $paranoia, ${secs}s per run, $conns connections"
+echo "paranoia $paranoia, ${secs}s per run, $conns connections, $waf_threads WAF thread(s) per edge worker"
 echo "case req/s p99 non-2xx"
 run "modsecurity_benign" "$ref_url" benign
 run "modsecurity_attack" "$ref_url" attack

@@ -429,6 +429,7 @@ program
   .option('--https <addr>', 'HTTPS listen address, or "off"', '127.0.0.1:8443')
   .option('--metrics <addr>', 'metrics, health and admin address', '127.0.0.1:8081')
   .option('--workers <n>', 'worker processes', String(availableParallelism()))
+  .option('--waf-threads <n>', 'WAF inspection threads per worker', '1')
   .option('--access-log <target>', 'access-log sink: http(s) URL or file path')
   .option('--cache-mb <n>', 'edge cache memory per worker (MiB)', '64')
   .option('--spool-mb <n>', 'access-log spool per worker while the sink is down (MiB)', '64')
@@ -445,6 +446,7 @@ program
       https: string;
       metrics: string;
       workers: string;
+      wafThreads: string;
       accessLog?: string;
       cacheMb: string;
       spoolMb: string;
@@ -456,6 +458,13 @@ program
       }
       if (o.token && o.tokenFile) {
         throw new AgentError('TP_EDGE_TOKEN', 'edge: give at most one of --token or --token-file');
+      }
+      const wafThreads = Number(o.wafThreads);
+      if (!Number.isInteger(wafThreads) || wafThreads < 1 || wafThreads > 64) {
+        throw new AgentError(
+          'TP_EDGE_WAF_THREADS',
+          `edge: --waf-threads: expected an integer from 1 to 64, got ${JSON.stringify(o.wafThreads)}`,
+        );
       }
       const dataDir = resolve(o.dataDir);
       await runEdge(
@@ -469,6 +478,7 @@ program
           https: o.https === 'off' ? null : parseListen(o.https, '--https'),
           metrics: parseListen(o.metrics, '--metrics'),
           workers: Math.max(1, Number(o.workers)),
+          wafThreads,
           accessLog: o.accessLog ?? resolve(dataDir, 'logs', 'access.ndjson'),
           cacheBytes: Number(o.cacheMb) * 1024 * 1024,
           spoolBytes: Math.round(Number(o.spoolMb) * 1024 * 1024),

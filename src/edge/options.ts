@@ -13,6 +13,12 @@ export interface EdgeOptions {
   readonly metrics: { readonly host: string; readonly port: number };
   /** @default one per core */
   readonly workers: number;
+  /**
+   * WAF inspection threads per worker (each holds its own compiled rule sets, about 90 MiB with the
+   * CRS). All of a client's connections go to one worker, so this is how many cores one busy client
+   * — or a CDN's few addresses — can keep inspecting. @default 1
+   */
+  readonly wafThreads: number;
   /** Where access-log batches go: an http(s) intake URL or a file path. */
   readonly accessLog: string;
   /** Memory for the edge cache, per worker. @default 64 MiB */

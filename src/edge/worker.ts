@@ -53,7 +53,7 @@ export class EdgeWorker {
   private readonly https: Server;
   private readonly fallback;
   private readonly waf = new WafRules();
-  private readonly wafOffload = new WafOffload({ timeoutMs: 2000 });
+  private readonly wafOffload: WafOffload;
 
   constructor(
     private readonly o: EdgeOptions,
@@ -62,6 +62,7 @@ export class EdgeWorker {
     challengeSecret: string,
   ) {
     this.cache = new EdgeCache({ maxBytes: o.cacheBytes });
+    this.wafOffload = new WafOffload({ timeoutMs: 2000, threads: o.wafThreads });
     this.log = new AccessLog({
       sink: /^https?:\/\//.test(o.accessLog)
         ? new HttpSink(o.accessLog, { token: o.controlToken })

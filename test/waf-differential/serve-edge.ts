@@ -1,7 +1,7 @@
 /**
  * Runs the Triplane edge with its WAF in front of an upstream that answers "ok", until SIGINT or
  * SIGTERM, for benchmarks and by hand:
- *   node --import tsx test/waf-differential/serve-edge.ts --paranoia 1 [--workers 2] [--mode block] [--response-body on|off]
+ *   node --import tsx test/waf-differential/serve-edge.ts --paranoia 1 [--workers 2] [--waf-threads 1] [--mode block] [--response-body on|off]
  * Prints `ready http://127.0.0.1:PORT` once the edge is ready. Hosts: shop.localhost.
  */
 import { createServer } from 'node:http';
@@ -13,17 +13,22 @@ const { values } = parseArgs({
   options: {
     paranoia: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
+    'waf-threads': { type: 'string', default: '1' },
     mode: { type: 'string', default: 'block' },
     'response-body': { type: 'string', default: 'on' },
   },
 });
 const paranoia = Number(values.paranoia);
 const workers = Number(values.workers);
+const wafThreads = Number(values['waf-threads']);
 const problems = [
   ...([1, 2, 3, 4].includes(paranoia) ? [] : [`--paranoia: expected 1 to 4, got "${values.paranoia}"`]),
   ...(Number.isInteger(workers) && workers >= 1
     ? []
     : [`--workers: expected a positive integer, got "${values.workers}"`]),
+  ...(Number.isInteger(wafThreads) && wafThreads >= 1
+    ? []
+    : [`--waf-threads: expected a positive integer, got "${values['waf-threads']}"`]),
   ...(['off', 'detect', 'block'].includes(values.mode!)
     ? []
     : [`--mode: expected off, detect or block, got "${values.mode}"`]),
@@ -53,9 +58,16 @@ const snap = shopSnapshot(1, [port], {
 // The benchmark measures the WAF, not the edge's own per-client limits.
 (snap.policies as Record<string, unknown>[])[0]!.limits = { maxConnectionsPerIp: 100_000 };
 writeSnapshot(file, snap);
-edge.args.push('--snapshot', file, '--access-log', join(edge.dataDir, 'access.ndjson'));
+edge.args.push(
+  '--snapshot',
+  file,
+  '--access-log',
+  join(edge.dataDir, 'access.ndjson'),
+  '--waf-threads',
+  String(wafThreads),
+);
 await edge.start({ workers });
-// Each edge worker's inspection thread (large requests) compiles the CRS in the background after
+// Each edge worker's inspection threads compile the CRS in the background after
 // start-up; a benchmark that starts at once would time that, not the steady state.
 await new Promise((r) => setTimeout(r, 5000));
 console.log(`ready http://127.0.0.1:${edge.http}`);

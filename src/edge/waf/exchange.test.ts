@@ -11,23 +11,24 @@ class CountingOffload extends WafOffload {
   calls: string[] = [];
   /** Makes the next `respond` find its transaction gone, as after eviction or a replaced thread. */
   forget = false;
-  override async inspect(s: WafSettings, r: WafRequest, body: string, keep = false) {
+  override async inspect(s: WafSettings, r: WafRequest, body: string, keep = false, long = false) {
     this.calls.push('inspect');
-    return super.inspect(s, r, body, keep);
+    return super.inspect(s, r, body, keep, long);
   }
-  override async respond(s: WafSettings, txId: number, response: WafResponse) {
+  override async respond(s: WafSettings, txId: number, response: WafResponse, long = false) {
     this.calls.push('respond');
     if (this.forget) super.release(txId);
-    return super.respond(s, txId, response);
+    return super.respond(s, txId, response, long);
   }
   override async replay(
     s: WafSettings,
     r: WafRequest,
     body: string,
     response: WafResponse,
+    long = false,
   ): Promise<Inspection> {
     this.calls.push('replay');
-    return super.replay(s, r, body, response);
+    return super.replay(s, r, body, response, long);
   }
 }
 
@@ -47,7 +48,7 @@ const GET: WafRequest = {
   serverPort: 8080,
   id: 'req-1',
 };
-// Magento's cookies easily pass 512 bytes: such a request is inspected on the thread.
+// Magento's cookies easily pass 512 bytes.
 const LARGE: WafRequest = {
   ...GET,
   headers: [...GET.headers, ['Cookie', `mage-cache-storage=${'x'.repeat(600)}`]],
@@ -69,28 +70,47 @@ describe('WafExchange: request and response phases wherever the transaction is',
   const respond = (x: WafExchange, body: Buffer, headers: Record<string, string> = html, status = 200) =>
     x.response('GET', status, headers, body.subarray(0, x.peekBytes('GET', status, headers)), true);
 
-  test('a small request and a small response stay on the event loop', async () => {
+  test('the thread that ran the request phases runs the response phases on its transaction', async () => {
     const x = await exchange(GET);
-    const r = await respond(x, Buffer.from(`<p>${SQL_ERROR}</p>`));
-    assert.equal(r.interrupted?.ruleId, 959100);
-    assert.deepEqual(offload.calls, []);
-  });
-
-  test('a small request with a large response: the thread runs both, the request phases again', async () => {
-    const x = await exchange(GET);
-    const leak = await respond(x, page(SQL_ERROR));
-    assert.equal(leak.interrupted?.ruleId, 959100);
-    assert.deepEqual(offload.calls, ['replay']);
-    const fine = await respond(await exchange(GET), page(''));
-    assert.deepEqual([fine.interrupted, fine.event], [undefined, undefined]);
-  });
-
-  test('a large request: the thread keeps its transaction for the response', async () => {
-    const x = await exchange(LARGE);
     const r = await respond(x, Buffer.from(`<p>${SQL_ERROR}</p>`));
     assert.equal(r.interrupted?.ruleId, 959100);
     assert.ok(r.event?.matches.some((m) => m.phase === 4 && m.id >= 951000 && m.id < 952000));
     assert.deepEqual(offload.calls, ['inspect', 'respond']);
+  });
+
+  test('a large request and a large response: the same', async () => {
+    const x = await exchange(LARGE);
+    const leak = await respond(x, page(SQL_ERROR));
+    assert.equal(leak.interrupted?.ruleId, 959100);
+    assert.deepEqual(offload.calls, ['inspect', 'respond']);
+    const fine = await respond(await exchange(LARGE), page(''));
+    assert.deepEqual([fine.interrupted, fine.event], [undefined, undefined]);
+  });
+
+  test('while no thread is free of large jobs, small requests and responses stay on the event loop', async () => {
+    // 950130's lazy quantifiers on a page of "<TITLE>Index of" take about a second at 512 KiB.
+    const listing = { ...html, 'content-type': 'text/html' };
+    const hold = (await exchange(GET)).response(
+      'GET',
+      200,
+      listing,
+      Buffer.from('<TITLE>Index of'.repeat(30_000)),
+      true,
+    );
+    const until = Date.now() + 5000;
+    while (offload.hasFreeThread() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(offload.hasFreeThread(), false);
+    offload.calls = [];
+    const x = await WafExchange.request(ruleSet, settings, GET, undefined, offload);
+    const r = await respond(x, Buffer.from(`<p>${SQL_ERROR}</p>`));
+    assert.equal(r.interrupted?.ruleId, 959100);
+    assert.deepEqual(offload.calls, [], 'nothing went to the thread');
+    // A response too large for the event loop still goes to a thread: the request phases run again.
+    const y = await WafExchange.request(ruleSet, settings, GET, undefined, offload);
+    const leak = await respond(y, page(SQL_ERROR));
+    assert.equal(leak.interrupted?.ruleId, 959100);
+    assert.deepEqual(offload.calls, ['replay']);
+    await hold;
   });
 
   test('a transaction the thread no longer holds is replayed, with the same verdict', async () => {
@@ -135,7 +155,8 @@ describe('WafExchange: request and response phases wherever the transaction is',
 });
 
 test('a response the thread cannot inspect in time is reported as timed out', async () => {
-  const offload = new WafOffload({ timeoutMs: 1 });
+  // Time for the request phases of a GET on a fresh thread, not for the page below.
+  const offload = new WafOffload({ timeoutMs: 300 });
   try {
     const x = await WafExchange.request(ruleSet, settings, GET, undefined, offload);
     // 950130's lazy quantifiers on a page of "<TITLE>Index of" take about a second at 512 KiB.

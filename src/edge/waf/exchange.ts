@@ -14,11 +14,11 @@ import { inspectedBody } from './response-body.ts';
 
 /**
  * Exchanges up to this size (target, headers and body of a request; status, headers and inspected
- * body of a response), none of whose values is longer than INLINE_INSPECTION_VALUE_BYTES, are
- * inspected on the event loop; others on the inspection thread. Some CRS patterns backtrack
- * cubically in a JavaScript engine (941160 on a run of '<': 0.24 s at 1 KB, 15 s at 4 KB; 950130 on
- * a response of repeated "<TITLE>Index of": 1 s at 512 KB), so only short values may meet them on
- * the event loop.
+ * body of a response), none of whose values is longer than INLINE_INSPECTION_VALUE_BYTES, may be
+ * inspected on the event loop when no inspection thread is free of large jobs; others always go to
+ * a thread. Some CRS patterns backtrack cubically in a JavaScript engine (941160 on a run of
+ * '<': 0.24 s at 1 KB, 15 s at 4 KB; 950130 on a response of repeated "<TITLE>Index of": 1 s at
+ * 512 KB), so only short values may meet them on the event loop.
  */
 export const INLINE_INSPECTION_BYTES = 8 * 1024;
 export const INLINE_INSPECTION_VALUE_BYTES = 512;
@@ -29,12 +29,17 @@ export type HeaderRecord = Readonly<Record<string, string | readonly string[] | 
 const NOTHING: Inspection = { interrupted: undefined, event: undefined, timedOut: false };
 
 /**
- * One request's way through the WAF, from its request phases to its response phases. The
- * transaction lives where the request phases ran: on the event loop for a small request, on the
- * inspection thread (kept by job id) for a large one. The response phases run beside it when they
- * can; when the response is too large for the event loop, or the thread no longer holds the
- * transaction, the thread runs the request phases again and then the response phases — a
- * transaction depends on nothing but its request and rule set, so that is the same transaction.
+ * One request's way through the WAF, from its request phases to its response phases. They run on
+ * the worker's inspection threads (see WafOffload): the event loop only proxies, and one client's
+ * traffic (all on one worker) can use as many cores as the worker has threads. A small request
+ * never waits behind a large one, whose values may take a pathological pattern to its deadline:
+ * when no thread is free of large jobs, it goes through its phases on the event loop (as a small
+ * response does beside its transaction there). The transaction lives where
+ * the request phases ran: on the thread (kept by job id) or on the event loop. The response phases
+ * run beside it when they can; when the response is too large for the event loop, or the thread no
+ * longer holds the transaction, a thread runs the request phases again and then the response
+ * phases — a transaction depends on nothing but its request and rule set, so that is the same
+ * transaction.
  */
 export class WafExchange {
   private constructor(
@@ -60,7 +65,8 @@ export class WafExchange {
     offload: WafOffload,
   ): Promise<WafExchange> {
     const text = body === undefined ? '' : body.toString('latin1');
-    if (smallRequest(request, text)) {
+    const long = !smallRequest(request, text);
+    if (!long && !offload.hasFreeThread()) {
       const tx = inspectRequest(rules, settings, request, text);
       const v = tx.verdict();
       const result = {
@@ -72,8 +78,8 @@ export class WafExchange {
       tx.compact();
       return new WafExchange(rules, settings, offload, request, body, result, tx, undefined);
     }
-    // Large requests are inspected off the event loop, with a deadline (see WafOffload).
-    const { kept, ...result } = await offload.inspect(settings, request, text, true);
+    // Off the event loop, with a deadline (see WafOffload).
+    const { kept, ...result } = await offload.inspect(settings, request, text, true, long);
     return new WafExchange(rules, settings, offload, request, body, result, undefined, kept);
   }
 
@@ -122,17 +128,18 @@ export class WafExchange {
     if (this.kept !== undefined) {
       const id = this.kept;
       this.kept = undefined;
-      const r = await this.offload.respond(this.settings, id, response);
+      const r = await this.offload.respond(this.settings, id, response, !inline);
       if (r !== undefined) return r;
     }
     const text = this.body === undefined ? '' : this.body.toString('latin1');
-    if (inline && smallRequest(this.request, text))
+    const short = inline && smallRequest(this.request, text);
+    if (short && !this.offload.hasFreeThread())
       return inspectResponse(
         inspectRequest(this.rules, this.settings, this.request, text),
         this.settings,
         response,
       );
-    return this.offload.replay(this.settings, this.request, text, response);
+    return this.offload.replay(this.settings, this.request, text, response, !short);
   }
 
   /** Ends the exchange: the thread may forget the transaction it kept (no response is coming). */

@@ -1,4 +1,4 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import {
   inspectRequest,
   inspectResponse,
@@ -8,7 +8,7 @@ import {
   wafEvent,
 } from './index.ts';
 import { KeptTransactions } from './kept.ts';
-import type { Inspection, OffloadControl, OffloadJob, OffloadReply } from './offload.ts';
+import type { Inspection, OffloadControl, OffloadJob, OffloadReply, SharedProgress } from './offload.ts';
 import { enableLinearRegExpFallback } from './operators/index.ts';
 
 // The inspection thread: its own copy of the compiled rule sets, one job at a time.
@@ -25,29 +25,51 @@ const kept = new KeptTransactions<WafTransaction>({
 
 const reply = (m: OffloadReply | { id: number; started: true }) => parentPort?.postMessage(m);
 
+// Shared with the event loop that posts the jobs: it reads how far behind this thread is, and whether
+// something is holding it (a long job, compiling the CRS), without waiting for answers to reach it.
+const progress = workerData as SharedProgress | null;
+const busy = () => {
+  if (progress) Atomics.store(progress.startedAt, 0, BigInt(Date.now()));
+};
+const idle = () => {
+  if (progress) Atomics.store(progress.startedAt, 0, 0n);
+};
+const started = (id: number) => reply({ id, started: true });
+const finished = (m: OffloadReply) => {
+  idle();
+  if (progress) Atomics.sub(progress.unfinished, 0, 1);
+  reply(m);
+};
+
 parentPort?.on('message', (job: OffloadJob | OffloadControl) => {
   if ('prepare' in job) {
-    for (const s of job.prepare) rules.forSettings(s);
+    busy();
+    try {
+      for (const s of job.prepare) rules.forSettings(s);
+    } finally {
+      idle();
+    }
     return;
   }
   if ('release' in job) {
     kept.delete(job.release);
     return;
   }
+  busy();
   try {
     let result: Inspection & { kept: boolean };
     if (job.kind === 'response') {
       const t = kept.take(job.txId);
       if (t === undefined) {
-        reply({ id: job.id, missing: true });
+        finished({ id: job.id, missing: true });
         return;
       }
-      reply({ id: job.id, started: true });
+      started(job.id);
       result = { ...inspectResponse(t, job.settings, job.response), kept: false };
     } else {
       // Compiling (on first use of these settings) is not the request's time: the deadline starts now.
       const ruleSet = rules.forSettings(job.settings);
-      reply({ id: job.id, started: true });
+      started(job.id);
       const t = inspectRequest(ruleSet, job.settings, job.request, job.body);
       if (job.kind === 'replay') {
         result = { ...inspectResponse(t, job.settings, job.response), kept: false };
@@ -66,9 +88,9 @@ parentPort?.on('message', (job: OffloadJob | OffloadControl) => {
         };
       }
     }
-    reply({ id: job.id, result });
+    finished({ id: job.id, result });
   } catch (e) {
-    reply({ id: job.id, error: (e as Error).message });
+    finished({ id: job.id, error: (e as Error).message });
   }
 });
 

@@ -70,6 +70,8 @@ type Outcome =
 
 interface Pending {
   readonly job: OffloadJob;
+  /** The job has a large value: it may run long. */
+  readonly long: boolean;
   readonly resolve: (r: Outcome) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -93,23 +95,44 @@ function bootstrap(): string {
   return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY)}); })`;
 }
 
+/** How the inspection threads run. */
+export interface OffloadOptions {
+  /** How long one job may run on a thread before the thread is replaced and the job timed out. */
+  readonly timeoutMs: number;
+  /**
+   * Inspection threads. All of a client's connections go to one edge worker (its rate-limit
+   * buckets live there), so a worker's WAF uses its event loop and these threads.
+   * @default 1
+   */
+  readonly threads?: number;
+}
+
 /**
- * Inspects large requests and responses on a thread of its own with a deadline, so a huge or
- * pathological input (JavaScript regexes have no match limit) can never stall the event loop that
- * serves every other request. One job at a time; a job over its deadline has its thread terminated
- * (with the transactions it kept) and reports a timeout, and the next job gets a fresh thread.
+ * Inspects requests and responses off the event loop, on a pool of threads, each job with a
+ * deadline, so a huge or pathological input (JavaScript regexes have no match limit) can never
+ * stall the event loop that serves every other request. A job goes to the thread with the fewest
+ * unfinished jobs; the response phases go to the thread that kept the request's transaction.
  */
 export class WafOffload {
-  private worker: Worker | undefined;
-  private readonly queue: Pending[] = [];
-  private running: Pending | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly pool: InspectionThread[] = [];
+  /** Which thread keeps the transaction of a request job, by job id. */
+  private readonly keptOn = new Map<number, InspectionThread>();
   private nextId = 1;
 
-  constructor(private readonly o: { readonly timeoutMs: number }) {}
+  constructor(o: OffloadOptions) {
+    const n = o.threads ?? 1;
+    if (!Number.isInteger(n) || n < 1)
+      throw new WafOffloadError(`threads: expected a positive integer, got ${JSON.stringify(n)}`);
+    for (let i = 0; i < n; i++) this.pool.push(new InspectionThread(o.timeoutMs));
+  }
+
+  /** Number of inspection threads. */
+  get threads(): number {
+    return this.pool.length;
+  }
 
   /**
-   * Runs the request phases of one request on the inspection thread; with `keep`, the thread keeps
+   * Runs the request phases of one request on an inspection thread; with `keep`, the thread keeps
    * the transaction for `respond` (until `release`, or its bounds push it out).
    */
   async inspect(
@@ -117,29 +140,41 @@ export class WafOffload {
     request: WafRequest,
     body: string,
     keep = false,
+    long = false,
   ): Promise<RequestInspection> {
-    const out = await this.run({ kind: 'request', settings, request, body, keep });
+    const thread = this.pick();
+    const out = await this.run(thread, { kind: 'request', settings, request, body, keep }, long);
     if (!('result' in out)) throw new WafOffloadError('the thread answered a request job as a response');
+    if (out.result.kept) this.keptOn.set(out.id, thread);
     return { ...withoutKept(out.result), kept: out.result.kept ? out.id : undefined };
   }
 
   /**
-   * Runs the response phases on the transaction the thread kept for request job `txId`; undefined
-   * when the thread no longer has it (then `replay`).
+   * Runs the response phases on the transaction a thread kept for request job `txId`; undefined
+   * when no thread has it any more (then `replay`).
    */
-  async respond(settings: WafSettings, txId: number, response: WafResponse): Promise<Inspection | undefined> {
-    const out = await this.run({ kind: 'response', settings, txId, response });
+  async respond(
+    settings: WafSettings,
+    txId: number,
+    response: WafResponse,
+    long = false,
+  ): Promise<Inspection | undefined> {
+    const thread = this.keptOn.get(txId);
+    if (thread === undefined) return undefined;
+    this.keptOn.delete(txId);
+    const out = await this.run(thread, { kind: 'response', settings, txId, response }, long);
     return 'result' in out ? withoutKept(out.result) : undefined;
   }
 
-  /** Runs the request phases again and then the response phases, on the inspection thread. */
+  /** Runs the request phases again and then the response phases, on an inspection thread. */
   async replay(
     settings: WafSettings,
     request: WafRequest,
     body: string,
     response: WafResponse,
+    long = false,
   ): Promise<Inspection> {
-    const out = await this.run({ kind: 'replay', settings, request, body, response });
+    const out = await this.run(this.pick(), { kind: 'replay', settings, request, body, response }, long);
     if (!('result' in out))
       throw new WafOffloadError('the thread answered a replay as a missing transaction');
     return withoutKept(out.result);
@@ -147,92 +182,209 @@ export class WafOffload {
 
   /** Lets the thread forget the transaction it kept for request job `txId`: no response will come. */
   release(txId: number): void {
-    const control: OffloadControl = { release: txId };
-    this.worker?.postMessage(control);
+    const thread = this.keptOn.get(txId);
+    this.keptOn.delete(txId);
+    thread?.control({ release: txId });
   }
 
   /**
-   * Compiles these settings' rule sets on the thread now, so the first large request does not wait
-   * for the thread to start and compile the CRS.
+   * Compiles these settings' rule sets on every thread now, so no request waits for a thread to
+   * start and compile the CRS.
    */
   prepare(settings: readonly WafSettings[]): void {
-    const control: OffloadControl = { prepare: [...settings] };
-    if (settings.length > 0) this.thread().postMessage(control);
+    if (settings.length === 0) return;
+    for (const t of this.pool) t.control({ prepare: [...settings] }, true);
   }
 
-  /** Stops the thread; queued jobs are refused. */
+  /** Stops the threads; jobs not answered yet are refused. */
+  async close(): Promise<void> {
+    this.keptOn.clear();
+    await Promise.all(this.pool.map((t) => t.close()));
+  }
+
+  /**
+   * Whether some thread can take a short job without it waiting behind a long one: no job that may
+   * run long (a large value) is posted to it, and nothing has held it longer than LONG_JOB_MS.
+   */
+  hasFreeThread(): boolean {
+    const now = Date.now();
+    for (const t of this.pool) if (t.free(now)) return true;
+    return false;
+  }
+
+  /**
+   * The thread for a job: the one with the fewest unfinished jobs (read from memory the threads
+   * share, not from their answers, which wait until the event loop is free to read them), a thread
+   * held by a long job or with one posted counting as further behind than any queue.
+   */
+  private pick(): InspectionThread {
+    const now = Date.now();
+    let best = this.pool[0]!;
+    let least = best.weight(now);
+    for (let i = 1; i < this.pool.length && least > 0; i++) {
+      const n = this.pool[i]!.weight(now);
+      if (n < least) {
+        best = this.pool[i]!;
+        least = n;
+      }
+    }
+    return best;
+  }
+
+  private run(thread: InspectionThread, job: JobInput, long: boolean): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      thread.submit({ job: { ...job, id: this.nextId++ } as OffloadJob, long, resolve, reject });
+    });
+  }
+}
+
+/**
+ * A job that has run this long is not an ordinary inspection (a large form post takes a few
+ * milliseconds): the thread is treated as held, and jobs go elsewhere.
+ */
+export const LONG_JOB_MS = 50;
+
+/** What a thread shares with the event loop that posts its jobs, read without waiting for answers. */
+export interface SharedProgress {
+  /** `[0]`: jobs posted to the thread and not finished by it. */
+  readonly unfinished: Int32Array;
+  /** `[0]`: when the running job started (ms since the epoch), 0 between jobs. */
+  readonly startedAt: BigInt64Array;
+}
+
+/**
+ * One inspection thread. Jobs are posted as they come and run in order; the thread records in
+ * shared memory when it starts and finishes each. A job over its deadline has the thread terminated
+ * (with the transactions it kept) and reports a timeout; the jobs behind it go to a fresh thread.
+ */
+class InspectionThread {
+  private worker: Worker | undefined;
+  private progress: SharedProgress = newProgress();
+  /** Posted jobs not answered yet, in the order the thread runs them. */
+  private readonly posted: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  /** Jobs posted that may run long (large values), counted until answered. */
+  private longJobs = 0;
+
+  unfinished(): number {
+    return Atomics.load(this.progress.unfinished, 0);
+  }
+
+  /** Whether what the thread is doing now started more than LONG_JOB_MS before `now`. */
+  held(now: number): boolean {
+    const started = Number(Atomics.load(this.progress.startedAt, 0));
+    return started !== 0 && now - started > LONG_JOB_MS;
+  }
+
+  /** Whether a short job posted now waits behind nothing long. */
+  free(now: number): boolean {
+    return this.longJobs === 0 && !this.held(now);
+  }
+
+  /** How far behind the thread is, for choosing one: long work outweighs any queue of short jobs. */
+  weight(now: number): number {
+    return this.unfinished() + (this.held(now) ? 1_000_000 : 0) + this.longJobs * 1_000;
+  }
+
+  submit(p: Pending): void {
+    if (p.long) this.longJobs++;
+    this.posted.push(p);
+    this.post(p);
+  }
+
+  /** Sends a message that is not a job; `start` starts the thread for it if it is not running. */
+  control(m: OffloadControl, start = false): void {
+    if (start) this.thread().postMessage(m);
+    else this.worker?.postMessage(m);
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.timer);
     const w = this.worker;
     this.worker = undefined;
-    for (const p of this.queue.splice(0)) p.reject(new WafOffloadError('the WAF inspection thread stopped'));
-    this.running?.reject(new WafOffloadError('the WAF inspection thread stopped'));
-    this.running = undefined;
+    this.longJobs = 0;
+    for (const p of this.posted.splice(0)) p.reject(new WafOffloadError('the WAF inspection thread stopped'));
     await w?.terminate();
+  }
+
+  private post(p: Pending): void {
+    const w = this.thread();
+    Atomics.add(this.progress.unfinished, 0, 1);
+    w.postMessage(p.job);
   }
 
   private thread(): Worker {
     if (!this.worker) {
-      const w = new Worker(bootstrap(), { eval: true });
+      this.progress = newProgress();
+      const w = new Worker(bootstrap(), { eval: true, workerData: this.progress });
       w.unref();
       w.on('message', (m: OffloadReply | { id: number; started: true }) => {
-        const p = this.running;
-        if (!p || p.job.id !== m.id) return;
+        if (this.worker !== w) return;
+        const at = this.posted.findIndex((p) => p.job.id === m.id);
+        if (at < 0) return;
+        const p = this.posted[at]!;
         if ('started' in m) {
           this.startDeadline(p);
           return;
         }
         clearTimeout(this.timer);
-        this.running = undefined;
+        this.answered(at);
         if ('result' in m) p.resolve({ id: m.id, result: m.result });
         else if ('missing' in m) p.resolve({ id: m.id, missing: true });
         else p.reject(new WafOffloadError(`inspection failed: ${m.error}`));
-        this.pump();
       });
       w.on('error', (e) => {
-        if (this.worker === w) this.worker = undefined;
-        const p = this.running;
-        this.running = undefined;
-        clearTimeout(this.timer);
-        p?.reject(e);
-        this.pump();
+        if (this.worker !== w) return;
+        // The job it was running fails; the ones behind it run on a fresh thread.
+        this.replace();
+        if (this.posted.length > 0) this.answered(0).reject(e);
+        for (const p of this.posted) this.post(p);
       });
       this.worker = w;
     }
     return this.worker;
   }
 
-  private run(job: JobInput): Promise<Outcome> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ job: { ...job, id: this.nextId++ } as OffloadJob, resolve, reject });
-      this.pump();
-    });
+  /** Takes the job at `at` off the posted list: it has its answer. */
+  private answered(at: number): Pending {
+    const [p] = this.posted.splice(at, 1);
+    if (p!.long) this.longJobs--;
+    return p!;
   }
 
-  private pump(): void {
-    if (this.running) return;
-    const next = this.queue.shift();
-    if (!next) return;
-    this.running = next;
-    this.thread().postMessage(next.job);
+  private replace(): void {
+    clearTimeout(this.timer);
+    const w = this.worker;
+    this.worker = undefined;
+    void w?.terminate();
   }
 
   /**
-   * The deadline runs from when the thread starts the job, not from when it was queued: a thread that
-   * is still starting or compiling the CRS would otherwise time out, be replaced, and start over.
+   * The deadline runs from when the thread starts the job, not from when it was posted: a thread
+   * that is still starting or compiling the CRS, or running the jobs before it, would otherwise time
+   * it out.
    */
   private startDeadline(p: Pending): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      if (this.running !== p) return;
-      const w = this.worker;
-      this.worker = undefined;
-      this.running = undefined;
-      void w?.terminate();
+      const at = this.posted.indexOf(p);
+      if (at < 0) return;
+      this.replace();
+      this.answered(at);
       p.resolve({ id: p.job.id, result: TIMED_OUT });
-      this.pump();
-    }, this.o.timeoutMs);
+      for (const q of this.posted) this.post(q);
+    }, this.timeoutMs);
   }
+}
+
+function newProgress(): SharedProgress {
+  return {
+    unfinished: new Int32Array(new SharedArrayBuffer(4)),
+    startedAt: new BigInt64Array(new SharedArrayBuffer(8)),
+  };
 }
 
 /** The inspection thread failed or stopped: the request or response it held cannot be judged. */

@@ -1,7 +1,14 @@
 import type { VariableRef } from '../types.ts';
 import { type BodyProcessor, processBody } from './body.ts';
 import { type Entry, Variables } from './collections.ts';
-import { type Disruptive, idMatcher, type PhaseItem, type Rule, type RuleSet, type SetVar } from './compile.ts';
+import {
+  type Disruptive,
+  idMatcher,
+  type PhaseItem,
+  type Rule,
+  type RuleSet,
+  type SetVar,
+} from './compile.ts';
 import { requestVariables, type WafRequest } from './request.ts';
 
 /** One rule that matched, as the access log and the metrics see it. */

@@ -1,0 +1,12 @@
+import { WafSettings } from '../src/contracts/snapshot.ts';
+import { WafOffload } from '../src/edge/waf/offload.ts';
+const s = WafSettings.parse({});
+const n = Number(process.argv[2]);
+const off = new WafOffload({ timeoutMs: 5000, threads: n });
+const before = process.memoryUsage().rss;
+off.prepare([s]);
+const r = { method: 'GET', uri: '/', httpVersion: '1.1', headers: [['Host', 'x']] as [string, string][], remoteAddr: '127.0.0.1', remotePort: 1, serverPort: 2, id: 'a' };
+await Promise.all(Array.from({ length: n * 4 }, () => off.inspect(s, r, '')));
+await new Promise((res) => setTimeout(res, 500));
+console.log(`threads ${n}: rss +${((process.memoryUsage().rss - before) / 2 ** 20).toFixed(0)} MiB`);
+await off.close();
