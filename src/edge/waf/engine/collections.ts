@@ -16,28 +16,30 @@ export interface Entry {
  */
 export class Collection {
   entries: Entry[] = [];
-  private readonly index = new Map<string, Entry[]>();
+  /**
+   * Entries by lower-cased key, built on the first lookup by key: MATCHED_VARS gets values added
+   * after every matching rule and is emptied before the next, and is hardly ever read by key.
+   */
+  private index: Map<string, Entry[]> | undefined;
 
   add(key: string, value: string): void {
     const e = { key, value };
     this.entries.push(e);
-    const k = key.toLowerCase();
-    const list = this.index.get(k);
-    if (list) list.push(e);
-    else this.index.set(k, [e]);
+    if (this.index) indexEntry(this.index, e);
   }
 
   /** Replaces every value of `key` by one. */
   set(key: string, value: string): void {
-    if (this.index.has(key.toLowerCase())) this.remove(key);
+    if (this.keyed().has(key.toLowerCase())) this.remove(key);
     this.add(key, value);
   }
 
   remove(key: string): void {
     const k = key.toLowerCase();
-    const gone = this.index.get(k);
+    const index = this.keyed();
+    const gone = index.get(k);
     if (!gone) return;
-    this.index.delete(k);
+    index.delete(k);
     this.entries = this.entries.filter((e) => !gone.includes(e));
   }
 
@@ -46,18 +48,34 @@ export class Collection {
     // MATCHED_VARS is cleared before every rule and is almost always empty already.
     if (this.entries.length === 0) return;
     this.entries = [];
-    this.index.clear();
+    this.index = undefined;
   }
 
   /** The first value of `key`, or undefined. */
   get(key: string): string | undefined {
-    return this.index.get(key.toLowerCase())?.[0]?.value;
+    return this.keyed().get(key.toLowerCase())?.[0]?.value;
   }
 
   /** Every entry of `key` (`lowerKey` already lower-cased). */
   byLowerKey(lowerKey: string): readonly Entry[] {
-    return this.index.get(lowerKey) ?? NONE;
+    return this.keyed().get(lowerKey) ?? NONE;
   }
+
+  private keyed(): Map<string, Entry[]> {
+    if (this.index === undefined) {
+      const index = new Map<string, Entry[]>();
+      for (const e of this.entries) indexEntry(index, e);
+      this.index = index;
+    }
+    return this.index;
+  }
+}
+
+function indexEntry(index: Map<string, Entry[]>, e: Entry): void {
+  const k = e.key.toLowerCase();
+  const list = index.get(k);
+  if (list) list.push(e);
+  else index.set(k, [e]);
 }
 
 const NONE: readonly Entry[] = Object.freeze([]);
@@ -91,8 +109,18 @@ export class Variables {
     return this.scalars.get(name.toUpperCase());
   }
 
+  /** `scalar` for a name already upper-case (the engine's own names and compiled targets). */
+  scalarUpper(name: string): string | undefined {
+    return this.scalars.get(name);
+  }
+
   setScalar(name: string, value: string): void {
     this.scalars.set(name.toUpperCase(), value);
+  }
+
+  /** `setScalar` for a name already upper-case. */
+  setScalarUpper(name: string, value: string): void {
+    this.scalars.set(name, value);
   }
 
   hasCollection(name: string): boolean {

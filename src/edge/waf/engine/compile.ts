@@ -43,6 +43,8 @@ export interface Rule {
   readonly operatorRef: OperatorRef;
   readonly transforms: readonly Transformation[];
   readonly transformKey: string;
+  /** The transformations as a chain whose every prefix has an id (undefined: none). */
+  readonly transformChain: TransformChain | undefined;
   readonly multiMatch: boolean;
   readonly capture: boolean;
   readonly setvars: readonly SetVar[];
@@ -59,6 +61,18 @@ export interface Rule {
   readonly log: boolean;
   /** The next link of the chain, run only when this one matched. */
   readonly chain: Rule | undefined;
+}
+
+/**
+ * A list of transformations, as the last step after the list without it (`parent`). Rules share
+ * chains and prefixes of chains (`t:urlDecodeUni` then `t:lowercase` is a step after
+ * `t:urlDecodeUni`), so a transaction computes each prefix once per value and caches it by `id`.
+ */
+export interface TransformChain {
+  /** 0 … RuleSet.transformChains - 1. */
+  readonly id: number;
+  readonly parent: TransformChain | undefined;
+  readonly step: Transformation;
 }
 
 /** A phase's list: rules and the markers `skipAfter` jumps to. */
@@ -90,6 +104,8 @@ export interface RuleSet {
   /** Default disruptive action per phase (SecDefaultAction), `pass` when none was given. */
   readonly defaults: readonly Disruptive[];
   readonly ruleCount: number;
+  /** How many transformation chains (and prefixes) the rules use: ids run below this. */
+  readonly transformChains: number;
 }
 
 /**
@@ -170,6 +186,8 @@ function parseSetVar(text: string): SetVar {
 interface Defaults {
   disruptive: Disruptive;
   transforms: Transformation[];
+  /** The transformations' names, lower-case, for transformKey. */
+  names: string[];
   log: boolean;
 }
 
@@ -184,6 +202,21 @@ export function compileRuleSet(
 ): RuleSet {
   const problems: { loc: SourceLocation; message: string }[] = [];
   const defaults = new Map<number, Defaults>();
+  // Every prefix of every rule's transformation list, by its names joined with ','.
+  const chains = new Map<string, TransformChain>();
+  const chainOf = (names: readonly string[], fns: readonly Transformation[]): TransformChain | undefined => {
+    let chain: TransformChain | undefined;
+    for (let i = 0; i < fns.length; i++) {
+      const key = names.slice(0, i + 1).join(',');
+      let next = chains.get(key);
+      if (!next) {
+        next = { id: chains.size, parent: chain, step: fns[i]! };
+        chains.set(key, next);
+      }
+      chain = next;
+    }
+    return chain;
+  };
   const config: EngineConfig = {
     ruleEngine: 'On',
     requestBodyAccess: true,
@@ -210,9 +243,9 @@ export function compileRuleSet(
     const phaseText = get('phase');
     const phase = phaseOf ?? (phaseText === undefined ? 2 : phaseNumber(phaseText));
     if (!link && get('id') === undefined) problems.push({ loc: d.loc, message: 'rule without an id' });
-    const def = defaults.get(phase) ?? { disruptive: 'pass' as Disruptive, transforms: [], log: true };
+    const def = defaults.get(phase) ?? { disruptive: 'pass' as Disruptive, transforms: [], names: [], log: true };
     let transforms: Transformation[] = [...def.transforms];
-    const names: string[] = [];
+    const names: string[] = [...def.names];
     const setvars: SetVar[] = [];
     const ctls: Ctl[] = [];
     const tags: string[] = [];
@@ -304,6 +337,7 @@ export function compileRuleSet(
       operatorRef,
       transforms,
       transformKey: names.join(','),
+      transformChain: chainOf(names, transforms),
       multiMatch: actions.some((a) => a.name === 'multimatch'),
       capture: actions.some((a) => a.name === 'capture'),
       setvars,
@@ -334,15 +368,20 @@ export function compileRuleSet(
         break;
       case 'SecDefaultAction': {
         const phase = phaseNumber(d.actions.find((a) => a.name === 'phase')?.value ?? '2');
-        const def: Defaults = { disruptive: 'pass', transforms: [], log: true };
+        const def: Defaults = { disruptive: 'pass', transforms: [], names: [], log: true };
         for (const a of d.actions) {
           if (['deny', 'drop', 'allow', 'pass', 'redirect'].includes(a.name))
             def.disruptive = a.name as Disruptive;
           else if (a.name === 'nolog') def.log = false;
           else if (a.name === 't') {
             const t = deps.transformation(a.value ?? '');
-            if (t === 'none') def.transforms = [];
-            else if (t) def.transforms.push(t);
+            if (t === 'none') {
+              def.transforms = [];
+              def.names = [];
+            } else if (t) {
+              def.transforms.push(t);
+              def.names.push((a.value ?? '').toLowerCase());
+            }
           }
         }
         defaults.set(phase, def);
@@ -406,6 +445,7 @@ export function compileRuleSet(
     config,
     defaults: [0, 1, 2, 3, 4, 5].map((p) => defaults.get(p)?.disruptive ?? 'pass'),
     ruleCount,
+    transformChains: chains.size,
   };
 }
 

@@ -8,6 +8,7 @@ import {
   type Rule,
   type RuleSet,
   type SetVar,
+  type TransformChain,
 } from './compile.ts';
 import { requestVariables, type WafRequest } from './request.ts';
 
@@ -85,7 +86,10 @@ export class WafTransaction {
   private readonly removedTargets: { rule: (r: Rule) => boolean; target: string }[] = [];
   private ruleEngine: 'On' | 'Off' | 'DetectionOnly';
   private requestBodyAccess: boolean;
-  private readonly tcache = new Map<Entry, Map<string, readonly string[]>>();
+  /** Per value, its transformation results by chain id (see TransformChain). */
+  private readonly tcache = new Map<Entry, (string | undefined)[]>();
+  /** MATCHED_VARS has had values added since it was last emptied. */
+  private matchedVars = false;
   private readonly scalarEntries = new Map<string, Entry>();
   private current: Rule | undefined;
   /** Reused for every rule: the values it looks at and the variable each came from. */
@@ -221,8 +225,11 @@ export class WafTransaction {
         continue;
       // A rule whose variables this request does not have is never run.
       if (rule.variables.length > 0 && !this.hasTargets(rule)) continue;
-      this.vars.existing('MATCHED_VARS')?.clear();
-      this.vars.existing('MATCHED_VARS_NAMES')?.clear();
+      if (this.matchedVars) {
+        this.vars.existing('MATCHED_VARS')?.clear();
+        this.vars.existing('MATCHED_VARS_NAMES')?.clear();
+        this.matchedVars = false;
+      }
       if (!this.evaluate(rule, rule)) continue;
       this.afterMatch(rule);
       if (this.blocked || (this.allowed && phase <= 2)) return;
@@ -239,7 +246,7 @@ export class WafTransaction {
       if (tg.count) return true;
       if (tg.isCollection) {
         if ((this.vars.existing(tg.coll)?.entries.length ?? 0) > 0) return true;
-      } else if (this.vars.scalar(tg.coll) !== undefined) return true;
+      } else if (this.vars.scalarUpper(tg.coll) !== undefined) return true;
     }
     return false;
   }
@@ -258,19 +265,23 @@ export class WafTransaction {
       entries.push(ACTION_ENTRY);
     } else this.values(rule, head, targets, entries);
     const negated = rule.operatorRef.negated;
+    const chain = rule.transformChain;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (rule.transforms.length === 0) {
+      if (chain === undefined) {
         if (this.test(rule, negated, entry.value, targets[i]!, entry)) matched = true;
         continue;
       }
-      const steps = this.transformed(entry, rule);
       if (!rule.multiMatch) {
-        if (this.test(rule, negated, steps[steps.length - 1]!, targets[i]!, entry)) matched = true;
+        if (this.test(rule, negated, this.transformed(entry, chain), targets[i]!, entry)) matched = true;
         continue;
       }
-      for (const value of steps) {
-        if (this.test(rule, negated, value, targets[i]!, entry)) matched = true;
+      // multiMatch: the value before any transformation, then after each step.
+      if (this.test(rule, negated, entry.value, targets[i]!, entry)) matched = true;
+      const steps: TransformChain[] = [];
+      for (let c: TransformChain | undefined = chain; c; c = c.parent) steps.push(c);
+      for (let k = steps.length - 1; k >= 0; k--) {
+        if (this.test(rule, negated, this.transformed(entry, steps[k]!), targets[i]!, entry)) matched = true;
       }
     }
     if (!matched) return false;
@@ -287,10 +298,11 @@ export class WafTransaction {
         tx.set(String(i), r.captures[i] ?? '');
     }
     const name = tg.isCollection ? `${tg.coll}:${entry.key}` : tg.coll;
-    this.vars.setScalar('MATCHED_VAR', value);
-    this.vars.setScalar('MATCHED_VAR_NAME', name);
+    this.vars.setScalarUpper('MATCHED_VAR', value);
+    this.vars.setScalarUpper('MATCHED_VAR_NAME', name);
     this.vars.collection('MATCHED_VARS').add(name, value);
     this.vars.collection('MATCHED_VARS_NAMES').add(name, name);
+    this.matchedVars = true;
     for (const sv of rule.setvars) this.setvar(sv);
     return true;
   }
@@ -380,7 +392,7 @@ export class WafTransaction {
     for (const tg of plan.targets) {
       if (removed && tg.selector === undefined && removed.includes(tg.lower)) continue;
       if (!tg.isCollection) {
-        const s = this.vars.scalar(tg.coll);
+        const s = this.vars.scalarUpper(tg.coll);
         if (tg.count) {
           targets.push(tg);
           entries.push({ key: tg.coll, value: s === undefined ? '0' : '1' });
@@ -421,26 +433,14 @@ export class WafTransaction {
     }
   }
 
-  /**
-   * Every step of a value's transformations (the value first, the result last), cached per value and
-   * transformation list.
-   */
-  private transformed(e: Entry, rule: Rule): readonly string[] {
-    let byKey = this.tcache.get(e);
-    const cached = byKey?.get(rule.transformKey);
-    if (cached) return cached;
-    const steps = [e.value];
-    let cur = e.value;
-    for (const t of rule.transforms) {
-      cur = t(cur);
-      steps.push(cur);
+  /** A value after a chain of transformations, each prefix of the chain computed once per value. */
+  private transformed(e: Entry, chain: TransformChain): string {
+    let results = this.tcache.get(e);
+    if (results === undefined) {
+      results = new Array<string | undefined>(this.rules.transformChains);
+      this.tcache.set(e, results);
     }
-    if (!byKey) {
-      byKey = new Map();
-      this.tcache.set(e, byKey);
-    }
-    byKey.set(rule.transformKey, steps);
-    return steps;
+    return applyChain(results, e.value, chain);
   }
 
   /** `%{tx.score}`, `%{MATCHED_VAR}`, `%{REQUEST_HEADERS.host}`, `%{rule.id}` … expanded. */
@@ -461,7 +461,7 @@ export class WafTransaction {
       if (k === 'severity') return r?.severity ?? '';
       return '';
     }
-    if (m.key === undefined) return this.vars.scalar(m.coll) ?? '';
+    if (m.key === undefined) return this.vars.scalarUpper(m.coll) ?? '';
     return this.vars.existing(m.coll)?.get(m.key) ?? '';
   }
 }
@@ -509,6 +509,16 @@ export function inspectsResponseBody(config: RuleSet['config'], contentType: str
   if (!config.responseBodyAccess) return false;
   const listed = config.responseBodyMimeTypes;
   return listed === undefined || listed.includes((contentType ?? '').trim().toLowerCase());
+}
+
+/** `chain` applied to `value`, reusing and filling `results` (by chain id) on the way. */
+function applyChain(results: (string | undefined)[], value: string, chain: TransformChain): string {
+  const done = results[chain.id];
+  if (done !== undefined) return done;
+  const input = chain.parent === undefined ? value : applyChain(results, value, chain.parent);
+  const out = chain.step(input);
+  results[chain.id] = out;
+  return out;
 }
 
 const jumpTables = new WeakMap<readonly PhaseItem[], Int32Array>();

@@ -66,6 +66,8 @@ function upperAscii(s: string): string {
   let i = 0;
   while (i < s.length && !(s.charCodeAt(i) >= 0x61 && s.charCodeAt(i) <= 0x7a)) i++;
   if (i === s.length) return s;
+  // Only ASCII: the built-in upper-cases exactly the letters a-z (Latin-1 letters would change too).
+  if (!NON_ASCII.test(s)) return s.toUpperCase();
   let out = s.slice(0, i);
   for (; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -75,6 +77,7 @@ function upperAscii(s: string): string {
 }
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** libinjection's keyword lookup (`bsearch_keyword_type`): the word's type, or '' when unknown. */
 function lookupWord(word: string): string {
