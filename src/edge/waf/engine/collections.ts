@@ -80,9 +80,26 @@ function indexEntry(index: Map<string, Entry[]>, e: Entry): void {
 
 const NONE: readonly Entry[] = Object.freeze([]);
 
+/** Collection names (upper-case) numbered in order of first use, for lookups by array index. */
+const slots = new Map<string, number>();
+
+/**
+ * The slot of a collection name (upper-case): compiled targets hold it, so a rule reaches its
+ * collections by index rather than by name on every evaluation.
+ */
+export function collectionSlot(upperName: string): number {
+  let slot = slots.get(upperName);
+  if (slot === undefined) {
+    slot = slots.size;
+    slots.set(upperName, slot);
+  }
+  return slot;
+}
+
 /** The variables of one transaction, by upper-case collection name. */
 export class Variables {
   private readonly map = new Map<string, Collection>();
+  private readonly bySlot: (Collection | undefined)[] = [];
   private readonly scalars = new Map<string, string>();
 
   /** The collection `name` (upper-case), created empty on first use. */
@@ -94,6 +111,7 @@ export class Variables {
       if (!c) {
         c = new Collection();
         this.map.set(upper, c);
+        this.bySlot[collectionSlot(upper)] = c;
       }
     }
     return c;
@@ -102,6 +120,11 @@ export class Variables {
   /** The collection `name` (upper-case) if anything created it. */
   existing(name: string): Collection | undefined {
     return this.map.get(name);
+  }
+
+  /** `existing` by slot (see collectionSlot). */
+  existingAt(slot: number): Collection | undefined {
+    return this.bySlot[slot];
   }
 
   /** A single-valued variable such as REQUEST_METHOD, or undefined when it was never set. */

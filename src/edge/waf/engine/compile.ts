@@ -243,7 +243,12 @@ export function compileRuleSet(
     const phaseText = get('phase');
     const phase = phaseOf ?? (phaseText === undefined ? 2 : phaseNumber(phaseText));
     if (!link && get('id') === undefined) problems.push({ loc: d.loc, message: 'rule without an id' });
-    const def = defaults.get(phase) ?? { disruptive: 'pass' as Disruptive, transforms: [], names: [], log: true };
+    const def = defaults.get(phase) ?? {
+      disruptive: 'pass' as Disruptive,
+      transforms: [],
+      names: [],
+      log: true,
+    };
     let transforms: Transformation[] = [...def.transforms];
     const names: string[] = [...def.names];
     const setvars: SetVar[] = [];

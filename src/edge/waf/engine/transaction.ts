@@ -1,6 +1,6 @@
 import type { VariableRef } from '../types.ts';
 import { type BodyProcessor, processBody } from './body.ts';
-import { type Entry, Variables } from './collections.ts';
+import { collectionSlot, type Entry, Variables } from './collections.ts';
 import {
   type Disruptive,
   idMatcher,
@@ -245,7 +245,7 @@ export class WafTransaction {
     for (const tg of targetsOf(rule).targets) {
       if (tg.count) return true;
       if (tg.isCollection) {
-        if ((this.vars.existing(tg.coll)?.entries.length ?? 0) > 0) return true;
+        if ((this.vars.existingAt(tg.slot)?.entries.length ?? 0) > 0) return true;
       } else if (this.vars.scalarUpper(tg.coll) !== undefined) return true;
     }
     return false;
@@ -408,7 +408,7 @@ export class WafTransaction {
         entries.push(e);
         continue;
       }
-      const c = this.vars.existing(tg.coll);
+      const c = this.vars.existingAt(tg.slot);
       let list: readonly Entry[];
       if (!c) list = NO_ENTRIES;
       else if (tg.selector === undefined) list = c.entries;
@@ -549,6 +549,8 @@ function markerJumps(items: readonly PhaseItem[]): Int32Array {
 /** A rule's variables prepared once: selectors lower-cased or compiled, exclusions grouped. */
 interface Target {
   readonly coll: string;
+  /** The collection's slot (see collectionSlot). */
+  readonly slot: number;
   readonly lower: string;
   readonly isCollection: boolean;
   readonly count: boolean;
@@ -568,7 +570,14 @@ interface Plan {
 
 const plans = new WeakMap<Rule, Plan>();
 
-const ACTION_TARGET: Target = { coll: '', lower: '', isCollection: false, count: false, selector: undefined };
+const ACTION_TARGET: Target = {
+  coll: '',
+  slot: -1,
+  lower: '',
+  isCollection: false,
+  count: false,
+  selector: undefined,
+};
 
 /** Variable regexes (`ARGS:/^id_/`) compare case-insensitively, like ModSecurity's collection keys. */
 function selectorOf(ref: VariableRef): string | RegExp | undefined {
@@ -598,6 +607,7 @@ function targetsOf(rule: Rule): Plan {
     }
     targets.push({
       coll,
+      slot: collectionSlot(coll),
       lower: coll.toLowerCase(),
       isCollection: COLLECTIONS.has(coll),
       count: ref.count,
