@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   inspectRequest,
   inspectResponse,
@@ -41,20 +41,47 @@ const finished = (m: OffloadReply) => {
   reply(m);
 };
 
-parentPort?.on('message', (job: OffloadJob | OffloadControl) => {
-  if ('prepare' in job) {
+// Jobs that have arrived and not run. Response phases go first: their requests have been waiting
+// for the upstream already, and each is short, where a new request's phases are the long part.
+const queue: OffloadJob[] = [];
+let draining = false;
+
+parentPort?.on('message', (m: OffloadJob | OffloadControl) => {
+  take(m);
+  drain();
+});
+
+function take(m: OffloadJob | OffloadControl): void {
+  if ('prepare' in m) {
     busy();
     try {
-      for (const s of job.prepare) rules.forSettings(s);
+      for (const s of m.prepare) rules.forSettings(s);
     } finally {
       idle();
     }
-    return;
+  } else if ('release' in m) kept.delete(m.release);
+  else queue.push(m);
+}
+
+function drain(): void {
+  if (draining) return;
+  draining = true;
+  try {
+    for (;;) {
+      // Whatever else has arrived meanwhile joins the queue before the next job is chosen.
+      for (let r = receiveMessageOnPort(parentPort!); r; r = receiveMessageOnPort(parentPort!))
+        take(r.message);
+      const at = queue.findIndex((j) => j.kind === 'response');
+      const job = at >= 0 ? queue.splice(at, 1)[0] : queue.shift();
+      if (job === undefined) return;
+      run(job);
+    }
+  } finally {
+    draining = false;
   }
-  if ('release' in job) {
-    kept.delete(job.release);
-    return;
-  }
+}
+
+function run(job: OffloadJob): void {
   busy();
   try {
     let result: Inspection & { kept: boolean };
@@ -92,7 +119,7 @@ parentPort?.on('message', (job: OffloadJob | OffloadControl) => {
   } catch (e) {
     finished({ id: job.id, error: (e as Error).message });
   }
-});
+}
 
 /** What a kept transaction holds, roughly: its request's target, headers and body. */
 function requestBytes(r: WafRequest, body: string): number {

@@ -253,15 +253,18 @@ export interface SharedProgress {
 }
 
 /**
- * One inspection thread. Jobs are posted as they come and run in order; the thread records in
- * shared memory when it starts and finishes each. A job over its deadline has the thread terminated
- * (with the transactions it kept) and reports a timeout; the jobs behind it go to a fresh thread.
+ * One inspection thread. Jobs are posted as they come and run one at a time, in order except that
+ * response phases go before requests waiting (offload-worker.ts); the thread records in shared
+ * memory when it starts and finishes each. A job over its deadline has the thread terminated (with
+ * the transactions it kept) and reports a timeout; the jobs not answered go to a fresh thread.
  */
 class InspectionThread {
   private worker: Worker | undefined;
   private progress: SharedProgress = newProgress();
-  /** Posted jobs not answered yet, in the order the thread runs them. */
+  /** Posted jobs not answered yet (the thread may run a response job before earlier requests). */
   private readonly posted: Pending[] = [];
+  /** The job the thread said it started and has not answered. */
+  private running: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly timeoutMs: number) {}
@@ -327,9 +330,11 @@ class InspectionThread {
         if (at < 0) return;
         const p = this.posted[at]!;
         if ('started' in m) {
+          this.running = p;
           this.startDeadline(p);
           return;
         }
+        if (this.running === p) this.running = undefined;
         clearTimeout(this.timer);
         this.answered(at);
         if ('result' in m) p.resolve({ id: m.id, result: m.result });
@@ -338,9 +343,10 @@ class InspectionThread {
       });
       w.on('error', (e) => {
         if (this.worker !== w) return;
-        // The job it was running fails; the ones behind it run on a fresh thread.
+        // The job it was running fails; the others run on a fresh thread.
+        const failed = this.running ?? this.posted[0];
         this.replace();
-        if (this.posted.length > 0) this.answered(0).reject(e);
+        if (failed) this.answered(this.posted.indexOf(failed)).reject(e);
         for (const p of this.posted) this.post(p);
       });
       this.worker = w;
@@ -357,6 +363,7 @@ class InspectionThread {
 
   private replace(): void {
     clearTimeout(this.timer);
+    this.running = undefined;
     const w = this.worker;
     this.worker = undefined;
     void w?.terminate();
