@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import type { AccessLogRecord } from '../../src/contracts/snapshot.ts';
+import { triplane } from '../helpers.ts';
 import { EdgeProcess, shopSnapshot, Upstream, writeSnapshot } from './harness.ts';
 
 const SQLI = "/catalogsearch/result/?q=1'+or+'1'='1";
@@ -449,4 +450,19 @@ describe('the WAF on responses (phases 3 and 4)', { timeout: 300_000 }, () => {
     assert.equal(r.status, 200);
     assert.equal((await loggedIn(logFile, r.id)).waf, undefined);
   });
+});
+
+test('the number of WAF threads per worker is checked before the edge starts', () => {
+  for (const bad of ['two', '0', '65', '1.5']) {
+    const r = triplane(['edge', '--snapshot', '/nonexistent/snapshot.json', '--waf-threads', bad], {
+      timeoutMs: 30_000,
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `error TP_EDGE_WAF_THREADS: edge: --waf-threads: expected an integer from 1 to 64, got "${bad.replace('.', '\\.')}"`,
+      ),
+    );
+  }
 });
