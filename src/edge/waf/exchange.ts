@@ -33,13 +33,12 @@ const NOTHING: Inspection = { interrupted: undefined, event: undefined, timedOut
  * the worker's inspection threads (see WafOffload): the event loop only proxies, and one client's
  * traffic (all on one worker) can use as many cores as the worker has threads. A small request
  * never waits behind a large one, whose values may take a pathological pattern to its deadline:
- * when no thread is free of large jobs, it goes through its phases on the event loop (as a small
- * response does beside its transaction there). The transaction lives where
- * the request phases ran: on the thread (kept by job id) or on the event loop. The response phases
- * run beside it when they can; when the response is too large for the event loop, or the thread no
- * longer holds the transaction, a thread runs the request phases again and then the response
- * phases — a transaction depends on nothing but its request and rule set, so that is the same
- * transaction.
+ * when no thread is free of large jobs, it goes through its phases on the event loop. The
+ * transaction lives where the request phases ran: on the thread (kept by job id) or on the event
+ * loop. The response phases run beside it when they can; when the response is too large for the
+ * event loop, or the thread no longer holds the transaction, a thread runs the request phases again
+ * and then the response phases — a transaction depends on nothing but its request and rule set, so
+ * that is the same transaction.
  */
 export class WafExchange {
   private constructor(

@@ -126,11 +126,6 @@ export class WafOffload {
     for (let i = 0; i < n; i++) this.pool.push(new InspectionThread(o.timeoutMs));
   }
 
-  /** Number of inspection threads. */
-  get threads(): number {
-    return this.pool.length;
-  }
-
   /**
    * Runs the request phases of one request on an inspection thread; with `keep`, the thread keeps
    * the transaction for `respond` (until `release`, or its bounds push it out).
@@ -242,7 +237,7 @@ export class WafOffload {
  * A job that has run this long is not an ordinary inspection (a large form post takes a few
  * milliseconds): the thread is treated as held, and jobs go elsewhere.
  */
-export const LONG_JOB_MS = 50;
+const LONG_JOB_MS = 50;
 
 /** What a thread shares with the event loop that posts its jobs, read without waiting for answers. */
 export interface SharedProgress {
@@ -266,11 +261,10 @@ class InspectionThread {
   /** The job the thread said it started and has not answered. */
   private running: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly timeoutMs: number) {}
-
   /** Jobs posted that may run long (large values), counted until answered. */
   private longJobs = 0;
+
+  constructor(private readonly timeoutMs: number) {}
 
   unfinished(): number {
     return Atomics.load(this.progress.unfinished, 0);

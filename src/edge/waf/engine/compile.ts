@@ -42,7 +42,6 @@ export interface Rule {
   readonly operator: CompiledOperator;
   readonly operatorRef: OperatorRef;
   readonly transforms: readonly Transformation[];
-  readonly transformKey: string;
   /** The transformations as a chain whose every prefix has an id (undefined: none). */
   readonly transformChain: TransformChain | undefined;
   readonly multiMatch: boolean;
@@ -186,7 +185,7 @@ function parseSetVar(text: string): SetVar {
 interface Defaults {
   disruptive: Disruptive;
   transforms: Transformation[];
-  /** The transformations' names, lower-case, for transformKey. */
+  /** The transformations' names, lower-case: with a rule's own, they name its chain's prefixes. */
   names: string[];
   log: boolean;
 }
@@ -341,7 +340,6 @@ export function compileRuleSet(
       operator,
       operatorRef,
       transforms,
-      transformKey: names.join(','),
       transformChain: chainOf(names, transforms),
       multiMatch: actions.some((a) => a.name === 'multimatch'),
       capture: actions.some((a) => a.name === 'capture'),

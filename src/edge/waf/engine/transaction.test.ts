@@ -86,6 +86,50 @@ test('transformations run in order, t:none clears the defaults, capture fills TX
   assert.equal(tx(t, '0'), 'select password');
 });
 
+test('rules sharing a prefix of transformations each see their own whole list applied', () => {
+  // ARGS:q is "%2527OR" (the query decodes once): each further urlDecodeUni peels one level.
+  const t = run(
+    `SecRule ARGS:q "@streq %27OR" "id:1,phase:2,pass,t:none,t:urlDecodeUni,setvar:tx.a=1"
+SecRule ARGS:q "@streq 'OR" "id:2,phase:2,pass,t:none,t:urlDecodeUni,t:urlDecodeUni,setvar:tx.b=1"
+SecRule ARGS:q "@streq 'or" "id:3,phase:2,pass,t:none,t:urlDecodeUni,t:urlDecodeUni,t:lowercase,setvar:tx.c=1"
+SecRule ARGS:q "@streq %27or" "id:4,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase,setvar:tx.d=1"
+SecRule ARGS:q "@streq 'or" "id:5,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase,setvar:tx.e=1"
+SecRule ARGS:q "@streq %2527or" "id:6,phase:2,pass,t:none,t:lowercase,setvar:tx.f=1"`,
+    { uri: '/?q=%252527OR' },
+  );
+  assert.deepEqual(
+    ['a', 'b', 'c', 'd', 'e', 'f'].map((k) => tx(t, k)),
+    ['1', '1', '1', '1', undefined, '1'],
+  );
+});
+
+test("the phase's default transformations come first and are part of the list rules share", () => {
+  const t = run(
+    `SecDefaultAction "phase:2,log,pass,t:lowercase"
+SecRule ARGS:q "@streq abc" "id:1,phase:2,pass,setvar:tx.defaults=1"
+SecRule ARGS:q "@streq ABC" "id:2,phase:2,pass,t:none,setvar:tx.none=1"
+SecRule ARGS:q "@streq abc" "id:3,phase:2,pass,t:trim,setvar:tx.trimmed=1"`,
+    { uri: '/?q=%20ABC' },
+  );
+  assert.deepEqual(
+    ['defaults', 'none', 'trimmed'].map((k) => tx(t, k)),
+    [undefined, undefined, '1'],
+    'id 1: " abc" is not "abc"; id 2: " ABC" is not "ABC"; id 3: lowercase then trim',
+  );
+});
+
+test('multiMatch tests the value before any transformation and after each step', () => {
+  const rule = (op: string) =>
+    `SecRule ARGS:q "${op}" "id:1,phase:2,pass,multiMatch,t:none,t:urlDecodeUni,t:lowercase,setvar:tx.hits=+1"`;
+  const seen = (op: string) => tx(run(rule(op), { uri: '/?q=A%2542' }), 'hits');
+  assert.equal(seen('@streq A%42'), '1', 'the value as it came');
+  assert.equal(seen('@streq AB'), '1', 'after urlDecodeUni');
+  assert.equal(seen('@streq ab'), '1', 'after lowercase');
+  assert.equal(seen('@rx ^[Aa]'), '3', 'every step');
+  const once = run(rule('@streq A%42').replace('multiMatch,', ''), { uri: '/?q=A%2542' });
+  assert.equal(tx(once, 'hits'), undefined, 'without multiMatch only the last value');
+});
+
 test('bodies: URL-encoded, JSON and multipart arguments get ModSecurity names', () => {
   const form = run(
     `SecRule ARGS_POST:a "@streq 1 2" "id:1,phase:2,pass"`,

@@ -77,7 +77,7 @@ function upperAscii(s: string): string {
 }
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** libinjection's keyword lookup (`bsearch_keyword_type`): the word's type, or '' when unknown. */
 function lookupWord(word: string): string {
