@@ -8,7 +8,9 @@
 # so a backup takes a while, runs bench/decoupling.ts, then destroys the store and stops the platform
 # (also on failure). Ballast size: TRIPLANE_BENCH_BALLAST_ROWS (default 150000) rows of ~200 bytes,
 # TRIPLANE_BENCH_MEDIA_MB (default 40) files of 1 MiB of random bytes. TRIPLANE_BENCH_ANALYTICS_LOOPS
-# (default 4) log-analytics loops in a busy window; 0 leaves the backup alone, to tell the two apart.
+# (default 4) log-analytics loops in a busy window; 0 leaves the backup alone, to tell the two apart;
+# TRIPLANE_BENCH_BACKUP=off leaves the analytics alone. The busy windows are also split by what the
+# backup was doing (taking the snapshot, verifying it).
 # The generator runs at nice -10: it stands for shoppers on other machines, so its own scheduling
 # should not count as the storefront's latency (its remaining lateness is reported as "lag p99"). The
 # backup command and the analytics client stand for an operator's tools and run at nice 19.
@@ -20,6 +22,7 @@ rounds=${3:-2}
 rows=${TRIPLANE_BENCH_BALLAST_ROWS:-150000}
 media_mb=${TRIPLANE_BENCH_MEDIA_MB:-40}
 analytics=${TRIPLANE_BENCH_ANALYTICS_LOOPS:-4}
+backup=${TRIPLANE_BENCH_BACKUP:-on}
 store=demo
 user=tp-$store
 
@@ -89,7 +92,7 @@ podman_store exec "$store-app-1-php" sh -c "
   for i in \$(seq 1 $media_mb); do head -c 1048576 /dev/urandom >/var/www/media/bench-ballast/blob-\$i.bin; done"
 
 nice -n -10 node --import tsx bench/decoupling.ts --data-dir "$dir" --store "$store" \
-  --rate "$rate" --seconds "$secs" --rounds "$rounds" --analytics "$analytics" &
+  --rate "$rate" --seconds "$secs" --rounds "$rounds" --analytics "$analytics" --backup "$backup" &
 gen_pid=$!
 wait "$gen_pid"
 gen_pid=

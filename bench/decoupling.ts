@@ -37,6 +37,7 @@ const { values: opt } = parseArgs({
     edge: { type: 'string', default: 'http://127.0.0.1:8080' },
     api: { type: 'string', default: 'http://127.0.0.1:7070' },
     analytics: { type: 'string', default: '4' },
+    backup: { type: 'string', default: 'on' },
     'analytics-client': { type: 'boolean', default: false },
   },
 });
@@ -46,6 +47,10 @@ const store = opt.store;
 const rate = Number(opt.rate);
 const windowMs = Number(opt.seconds) * 1000;
 const rounds = Number(opt.rounds);
+if (opt.backup !== 'on' && opt.backup !== 'off')
+  throw new Error(`--backup: expected on or off, got ${JSON.stringify(opt.backup)}`);
+/** Off: busy windows hold the log analytics alone, to tell its share from the backup's. */
+const withBackup = opt.backup === 'on';
 /** Between windows the load goes on but is not reported, so one window's tail does not land in the next. */
 const SETTLE_MS = 3000;
 const WARMUP_MS = 5000;
@@ -209,6 +214,8 @@ function plan(kind: Kind): { kind: Kind; sent: Sent; done?: (status: number) => 
 interface Sample {
   phase: string;
   kind: Kind;
+  /** When it was due (performance.now()), to place it against the backup's stages. */
+  at: number;
   /** From the scheduled send time to the end of the response body (or the error), ms. */
   ms: number;
   /** How late the generator itself sent it, ms: shows when the generator was starved of CPU. */
@@ -263,7 +270,7 @@ async function fire(due: number): Promise<void> {
   done?.(status);
   const ms = performance.now() - due;
   if (p !== 'setup' && p !== 'settle' && p !== 'warmup')
-    samples.push({ phase: p, kind, ms, lagMs, ok: status >= 200 && status < 300, status });
+    samples.push({ phase: p, kind, at: due, ms, lagMs, ok: status >= 200 && status < 300, status });
 }
 
 /** Sends at `rate` per second until stopped; returns the function that stops it. */
@@ -287,6 +294,9 @@ function generate(): () => void {
 
 // ─── management work: the backup and the log analytics ─────────────────────────────────────────
 interface BackupOutcome {
+  /** performance.now() when the command started and when it ended. */
+  startMs: number;
+  endMs: number;
   wallMs: number;
   exit: number | null;
   backup?: {
@@ -342,7 +352,8 @@ function runBackup(): Promise<BackupOutcome> {
       } catch {
         backup = undefined;
       }
-      done({ wallMs: performance.now() - t0, exit, backup, stderr: err.trim() });
+      const end = performance.now();
+      done({ startMs: t0, endMs: end, wallMs: end - t0, exit, backup, stderr: err.trim() });
     });
   });
 }
@@ -593,9 +604,9 @@ async function main(): Promise<void> {
 
     phase = `busy-${r}`;
     const stopAnalytics = client.window();
-    const [outcome] = await Promise.all([runBackup(), sleep(windowMs)]);
+    const [outcome] = await Promise.all([withBackup ? runBackup() : undefined, sleep(windowMs)]);
     const loops = stopAnalytics();
-    backups.push(outcome);
+    if (outcome) backups.push(outcome);
     phase = 'settle';
     analytics.push(...(await loops));
     await sleep(SETTLE_MS);
@@ -620,7 +631,7 @@ function report(
     `decoupling: ${rate} req/s open loop through the edge (${host}), idle windows ${windowMs / 1000} s, busy windows until the backup has ended (at least ${windowMs / 1000} s), ${rounds} round(s)`,
   );
   out.push(
-    `load average at start: ${la(loadBefore)}; at end: ${la(loadAfter)}; generator at nice ${getPriority()}, ${opt.analytics} analytics loop(s); autogroup scheduling ${autogroup()}`,
+    `load average at start: ${la(loadBefore)}; at end: ${la(loadAfter)}; generator at nice ${getPriority()}, ${opt.analytics} analytics loop(s), backup ${opt.backup}; autogroup scheduling ${autogroup()}`,
   );
   out.push('');
   const widths = [10, 6, 6, 7, 8, 8, 8, 8, 9];
@@ -631,7 +642,7 @@ function report(
     pad(
       [
         name,
-        secs.toFixed(0),
+        Number.isNaN(secs) ? '-' : secs.toFixed(0),
         String(s.n),
         String(s.errors),
         fmtMs(s.p50),
@@ -660,6 +671,39 @@ function report(
   const busy = of((s) => isBusy(s.phase));
   out.push(row('idle all', idle, wall(isIdle)));
   out.push(row('busy all', busy, wall(isBusy)));
+  // The busy windows by what the backup was doing: taking the snapshot (the dump from the store's
+  // own MariaDB, media, restic) until its verification began, then verifying (the throwaway
+  // MariaDB), then nothing (the window's rest, analytics only).
+  const stage = (b: BackupOutcome, at: number): 'snapshot' | 'verify' | 'after' | undefined => {
+    const verifyMs = b.backup?.verification?.durationMs ?? 0;
+    if (at < b.startMs) return undefined;
+    if (at < b.endMs - verifyMs) return 'snapshot';
+    if (at <= b.endMs) return 'verify';
+    return 'after';
+  };
+  if (backups.length > 0) {
+    const byStage = new Map<string, Sample[]>();
+    backups.forEach((b, i) => {
+      for (const smp of samples) {
+        if (smp.phase !== `busy-${i + 1}`) continue;
+        const st = stage(b, smp.at);
+        if (st) byStage.set(st, [...(byStage.get(st) ?? []), smp]);
+      }
+    });
+    const stageSecs = (st: string) =>
+      backups.reduce((t, b) => {
+        const v = b.backup?.verification?.durationMs ?? 0;
+        return t + (st === 'snapshot' ? b.wallMs - v : st === 'verify' ? v : 0);
+      }, 0) / 1000;
+    for (const st of ['snapshot', 'verify', 'after']) {
+      const list = byStage.get(st);
+      if (!list?.length) continue;
+      const sum = summarise(list);
+      out.push(
+        `${row(`busy:${st}`, sum, st === 'after' ? Number.NaN : stageSecs(st))}  p99/idle ${(sum.p99 / idle.p99).toFixed(2)}`,
+      );
+    }
+  }
   out.push('');
 
   const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '-');
