@@ -1,4 +1,4 @@
-import type { HostFacts } from './facts.ts';
+import { bfqDisks, type HostFacts } from './facts.ts';
 
 /** Where Triplane's Podman settings live; a drop-in leaves the distribution's containers.conf untouched. */
 export const DROP_IN_PATH = '/etc/containers/containers.conf.d/50-triplane.conf';
@@ -65,6 +65,30 @@ export const SYSCTL_TEXT = [
   'kernel.sched_autogroup_enabled = 0',
   '',
 ].join('\n');
+
+/** Where Triplane's udev rule for disk schedulers lives: udev applies it as each disk appears. */
+export const IOSCHED_RULE_PATH = '/etc/udev/rules.d/60-triplane-iosched.rules';
+
+/**
+ * The disk scheduler a host needs. Backups run in the idle I/O class (`ionice -c 3`), but only BFQ
+ * honours I/O classes: under mq-deadline or none, a backup's reads and writes queue with the
+ * storefront's database commits as equals.
+ */
+export const IOSCHED_RULE_TEXT = [
+  '# Written by `triplane host prepare`: BFQ honours I/O priority classes, so backups (idle class)',
+  "# only get a disk's time the storefront leaves.",
+  'ACTION=="add|change", SUBSYSTEM=="block", ENV{DEVTYPE}=="disk", KERNEL!="loop*|ram*|zram*", ATTR{queue/scheduler}="bfq"',
+  '',
+].join('\n');
+
+/** Whether every disk that offers BFQ uses it, and the udev rule keeps it so after a reboot. */
+export function ioSchedulerState(facts: HostFacts): 'current' | 'differs' | 'not-applicable' {
+  const disks = bfqDisks(facts);
+  if (disks.length === 0) return 'not-applicable';
+  const persisted =
+    facts.ioschedRule !== null && settingLines(facts.ioschedRule) === settingLines(IOSCHED_RULE_TEXT);
+  return persisted && disks.every((d) => d.current === 'bfq') ? 'current' : 'differs';
+}
 
 /** Whether the host's scheduler settings are what {@link SYSCTL_TEXT} says, now and after a reboot. */
 export function schedulerState(facts: HostFacts): 'current' | 'differs' | 'not-applicable' {

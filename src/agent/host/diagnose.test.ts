@@ -26,6 +26,7 @@ describe('diagnose', () => {
         'ok tun',
         'ok userns',
         'ok scheduler',
+        'ok io-scheduler',
       ],
     );
   });
@@ -39,6 +40,33 @@ describe('diagnose', () => {
         level: 'warn',
         message:
           'autogroup scheduling is on, so backups and the control plane compete with the storefront as equals: run `triplane host prepare`',
+      },
+    },
+    {
+      name: 'a disk on mq-deadline',
+      facts: preparedFacts({
+        disks: [{ name: 'vda', current: 'mq-deadline', available: ['none', 'mq-deadline', 'kyber', 'bfq'] }],
+      }),
+      check: 'io-scheduler',
+      want: {
+        level: 'warn',
+        message:
+          "vda: mq-deadline — backups' idle-class I/O competes with the storefront's unless the disks use BFQ: run `triplane host prepare`",
+      },
+    },
+    {
+      name: 'no disk offering BFQ (loop devices do not count)',
+      facts: preparedFacts({
+        disks: [
+          { name: 'loop0', current: 'none', available: ['none', 'bfq'] },
+          { name: 'nvme0n1', current: 'none', available: ['none', 'mq-deadline'] },
+        ],
+      }),
+      check: 'io-scheduler',
+      want: {
+        level: 'warn',
+        message:
+          "no disk offers the BFQ scheduler, so backups' idle I/O class has no effect (load the bfq module)",
       },
     },
     {

@@ -3,13 +3,15 @@ import type { Command, Executor } from '../executor.ts';
 import {
   DROP_IN_PATH,
   dropInState,
+  IOSCHED_RULE_PATH,
+  ioSchedulerState,
   NOFILE_TARGET,
   NPROC_TARGET,
   planHostConfig,
   SYSCTL_PATH,
   schedulerState,
 } from './config.ts';
-import { type HostFacts, missingPackages, tunUsableByStores } from './facts.ts';
+import { bfqDisks, type HostFacts, missingPackages, tunUsableByStores } from './facts.ts';
 
 /** One result of a check: `error` means `doctor` fails, and usually that `host prepare` has work to do. */
 export interface Finding {
@@ -33,7 +35,37 @@ export function diagnose(facts: HostFacts): Finding[] {
     tunFinding(facts),
     usernsFinding(facts),
     schedulerFinding(facts),
+    ioSchedulerFinding(facts),
   ];
+}
+
+function ioSchedulerFinding(facts: HostFacts): Finding {
+  switch (ioSchedulerState(facts)) {
+    case 'not-applicable':
+      // Stores run either way; backups then share the disk with the storefront as equals.
+      return {
+        level: 'warn',
+        check: 'io-scheduler',
+        message:
+          "no disk offers the BFQ scheduler, so backups' idle I/O class has no effect (load the bfq module)",
+      };
+    case 'current':
+      return {
+        level: 'ok',
+        check: 'io-scheduler',
+        message: `the disks use BFQ and ${IOSCHED_RULE_PATH} keeps them on it`,
+      };
+    case 'differs':
+      return {
+        level: 'warn',
+        check: 'io-scheduler',
+        message: `${bfqDisks(facts)
+          .map((d) => `${d.name}: ${d.current}`)
+          .join(
+            ', ',
+          )} — backups' idle-class I/O competes with the storefront's unless the disks use BFQ: ${PREPARE}`,
+      };
+  }
 }
 
 function schedulerFinding(facts: HostFacts): Finding {

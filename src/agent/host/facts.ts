@@ -52,6 +52,25 @@ export interface HostFacts {
   readonly autogroup: boolean | null;
   /** Current text of Triplane's sysctl file, or `null` when it does not exist. */
   readonly sysctlConf: string | null;
+  /** Each block device's I/O schedulers, as `/sys/block/NAME/queue/scheduler` lists them. */
+  readonly disks: readonly DiskScheduler[];
+  /** Current text of Triplane's udev rule for disk schedulers, or `null` when it does not exist. */
+  readonly ioschedRule: string | null;
+}
+
+/** A block device's I/O scheduler: the one in use and the ones the kernel offers for it. */
+export interface DiskScheduler {
+  readonly name: string;
+  readonly current: string;
+  readonly available: readonly string[];
+}
+
+/**
+ * The disks whose scheduler Triplane sets to BFQ: real disks (not loop, RAM or zram devices) whose
+ * kernel offers BFQ.
+ */
+export function bfqDisks(facts: HostFacts): DiskScheduler[] {
+  return facts.disks.filter((d) => !/^(loop|ram|zram)/.test(d.name) && d.available.includes('bfq'));
 }
 
 /** The required packages that are not installed, in {@link REQUIRED_PACKAGES} order. */

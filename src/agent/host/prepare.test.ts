@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Command } from '../executor.ts';
-import { DROP_IN_PATH, planHostConfig, SYSCTL_PATH, SYSCTL_TEXT } from './config.ts';
+import {
+  DROP_IN_PATH,
+  IOSCHED_RULE_PATH,
+  IOSCHED_RULE_TEXT,
+  planHostConfig,
+  SYSCTL_PATH,
+  SYSCTL_TEXT,
+} from './config.ts';
 import { HostError } from './errors.ts';
 import type { HostFacts } from './facts.ts';
 import { type PrepareProgress, planHostPrepare, prepareHost } from './prepare.ts';
@@ -106,6 +113,57 @@ describe('planHostPrepare', () => {
     assert.deepEqual(planHostPrepare(preparedFacts({ tunMode: null })), []);
   });
 
+  it('puts the disks that offer BFQ on it now and, by a udev rule, after a reboot', () => {
+    const tmp = `${IOSCHED_RULE_PATH}.triplane-new`;
+    const both = planHostPrepare(
+      preparedFacts({
+        disks: [
+          { name: 'loop0', current: 'none', available: ['none', 'bfq'] },
+          { name: 'nvme0n1', current: 'none', available: ['none', 'mq-deadline', 'bfq'] },
+          { name: 'vda', current: 'mq-deadline', available: ['none', 'mq-deadline', 'bfq'] },
+          { name: 'vdb', current: 'bfq', available: ['none', 'mq-deadline', 'bfq'] },
+        ],
+        ioschedRule: null,
+      }),
+    );
+    assert.deepEqual(
+      both.map((s) => [s.id, s.why]),
+      [
+        [
+          'io-scheduler',
+          "nvme0n1 uses none, vda uses mq-deadline: only BFQ keeps backups' idle-class I/O behind the storefront's",
+        ],
+      ],
+    );
+    assert.deepEqual(both[0]!.commands, [
+      { argv: ['mkdir', '-p', '/etc/udev/rules.d'] },
+      { argv: ['dd', `of=${tmp}`, 'status=none'], stdin: IOSCHED_RULE_TEXT },
+      { argv: ['chmod', '0644', tmp] },
+      { argv: ['mv', '-f', tmp, IOSCHED_RULE_PATH] },
+      { argv: ['dd', 'of=/sys/block/nvme0n1/queue/scheduler', 'conv=notrunc', 'status=none'], stdin: 'bfq' },
+      { argv: ['dd', 'of=/sys/block/vda/queue/scheduler', 'conv=notrunc', 'status=none'], stdin: 'bfq' },
+    ]);
+    // On BFQ already, but nothing keeps it so after a reboot: the rule alone.
+    const ruleOnly = planHostPrepare(preparedFacts({ ioschedRule: null }));
+    assert.deepEqual(
+      ruleOnly.map((s) => [s.why, s.commands.length]),
+      [[`${IOSCHED_RULE_PATH} does not keep the disks on BFQ after a reboot`, 4]],
+    );
+    // No disk offers BFQ (loop devices do not count): nothing to do here; diagnose() warns.
+    assert.deepEqual(
+      planHostPrepare(
+        preparedFacts({
+          disks: [
+            { name: 'loop0', current: 'none', available: ['none', 'bfq'] },
+            { name: 'xvda', current: 'none', available: ['none', 'mq-deadline'] },
+          ],
+          ioschedRule: null,
+        }),
+      ),
+      [],
+    );
+  });
+
   it('orders packages before the drop-in, whose directory they create', () => {
     const steps = planHostPrepare(preparedFacts({ installedPackages: [], dropIn: null, tunMode: 0o600 }));
     assert.deepEqual(
@@ -139,6 +197,23 @@ function fakeHost(state: { facts: HostFacts }, fail?: string) {
           ? { exitCode: 1, stderr: 'No such file or directory' }
           : { stdout: f.sysctlConf },
       ],
+      [
+        HOST_PROBES.disks,
+        {
+          stdout: f.disks
+            .map(
+              (d) =>
+                `/sys/block/${d.name}/queue/scheduler:${d.available.map((n) => (n === d.current ? `[${n}]` : n)).join(' ')}\n`,
+            )
+            .join(''),
+        },
+      ],
+      [
+        HOST_PROBES.ioschedRule,
+        f.ioschedRule === null
+          ? { exitCode: 1, stderr: 'No such file or directory' }
+          : { stdout: f.ioschedRule },
+      ],
     ]);
   };
   return new ScriptedExecutor((cmd) => {
@@ -151,6 +226,14 @@ function fakeHost(state: { facts: HostFacts }, fail?: string) {
     if (cmd.argv[0] === 'dd' && cmd.argv[1]?.startsWith(`of=${SYSCTL_PATH}`))
       state.facts = { ...state.facts, sysctlConf: String(cmd.stdin) };
     if (cmd.argv[0] === 'sysctl') state.facts = { ...state.facts, autogroup: false };
+    if (cmd.argv[0] === 'dd' && cmd.argv[1]?.startsWith(`of=${IOSCHED_RULE_PATH}`))
+      state.facts = { ...state.facts, ioschedRule: String(cmd.stdin) };
+    const sysfs = /^of=\/sys\/block\/([^/]+)\/queue\/scheduler$/.exec(cmd.argv[1] ?? '');
+    if (cmd.argv[0] === 'dd' && sysfs)
+      state.facts = {
+        ...state.facts,
+        disks: state.facts.disks.map((d) => (d.name === sysfs[1] ? { ...d, current: String(cmd.stdin) } : d)),
+      };
     return {};
   });
 }
@@ -158,18 +241,25 @@ function fakeHost(state: { facts: HostFacts }, fail?: string) {
 describe('prepareHost', () => {
   it('fixes what is missing, then does nothing on a second run but probe', async () => {
     const state = {
-      facts: preparedFacts({ tunMode: 0o660, dropIn: null, autogroup: true, sysctlConf: null }),
+      facts: preparedFacts({
+        tunMode: 0o660,
+        dropIn: null,
+        autogroup: true,
+        sysctlConf: null,
+        disks: [{ name: 'vda', current: 'mq-deadline', available: ['none', 'mq-deadline', 'bfq'] }],
+        ioschedRule: null,
+      }),
     };
     const events: PrepareProgress[] = [];
     const first = fakeHost(state);
     const result = await prepareHost(first, { onProgress: (e) => events.push(e) });
     assert.deepEqual(
       result.steps.map((s) => s.id),
-      ['drop-in', 'scheduler', 'tun'],
+      ['drop-in', 'scheduler', 'io-scheduler', 'tun'],
     );
     assert.deepEqual(
       events.map((e) => (e.type === 'step' ? `${e.index + 1}/${e.total} ${e.step.id}` : e.type)),
-      ['probed', '1/3 drop-in', '2/3 scheduler', '3/3 tun'],
+      ['probed', '1/4 drop-in', '2/4 scheduler', '3/4 io-scheduler', '4/4 tun'],
     );
 
     const second = fakeHost(state);

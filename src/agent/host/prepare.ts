@@ -2,13 +2,16 @@ import type { Command, Executor } from '../executor.ts';
 import {
   DROP_IN_PATH,
   dropInState,
+  IOSCHED_RULE_PATH,
+  IOSCHED_RULE_TEXT,
+  ioSchedulerState,
   planHostConfig,
   SYSCTL_PATH,
   SYSCTL_TEXT,
   schedulerState,
 } from './config.ts';
 import { HostError } from './errors.ts';
-import { type HostFacts, type HostPackage, missingPackages, tunUsableByStores } from './facts.ts';
+import { bfqDisks, type HostFacts, type HostPackage, missingPackages, tunUsableByStores } from './facts.ts';
 import { probeHost } from './probe.ts';
 import { type HostStep, runSteps, writeFileCommands } from './steps.ts';
 
@@ -38,6 +41,14 @@ export function sysctlApplyCommand(): Command {
   return { argv: ['sysctl', '--quiet', '--write', 'kernel.sched_autogroup_enabled=0'] };
 }
 
+/** Switches one disk to the BFQ scheduler now (the udev rule does it at the next boot). */
+export function ioSchedulerApplyCommand(disk: string): Command {
+  return {
+    argv: ['dd', `of=/sys/block/${disk}/queue/scheduler`, 'conv=notrunc', 'status=none'],
+    stdin: 'bfq',
+  };
+}
+
 /** The steps that bring a host to what Triplane needs, containing only what is missing. */
 export function planHostPrepare(facts: HostFacts): HostStep[] {
   const steps: HostStep[] = [];
@@ -65,6 +76,20 @@ export function planHostPrepare(facts: HostFacts): HostStep[] {
         : `${SYSCTL_PATH} does not keep autogroup scheduling off after a reboot`,
       // The file for the next boot, sysctl for now.
       commands: [...writeFileCommands(SYSCTL_PATH, SYSCTL_TEXT), sysctlApplyCommand()],
+    });
+  }
+  if (ioSchedulerState(facts) === 'differs') {
+    const now = bfqDisks(facts).filter((d) => d.current !== 'bfq');
+    steps.push({
+      id: 'io-scheduler',
+      why:
+        now.length > 0
+          ? `${now.map((d) => `${d.name} uses ${d.current}`).join(', ')}: only BFQ keeps backups' idle-class I/O behind the storefront's`
+          : `${IOSCHED_RULE_PATH} does not keep the disks on BFQ after a reboot`,
+      commands: [
+        ...writeFileCommands(IOSCHED_RULE_PATH, IOSCHED_RULE_TEXT),
+        ...now.map((d) => ioSchedulerApplyCommand(d.name)),
+      ],
     });
   }
   // A missing device cannot be fixed with chmod; diagnose() reports it instead.

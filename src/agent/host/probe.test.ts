@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DROP_IN_PATH, SYSCTL_PATH } from './config.ts';
+import { DROP_IN_PATH, IOSCHED_RULE_PATH, SYSCTL_PATH } from './config.ts';
 import { HostError } from './errors.ts';
 import {
   HOST_PROBES,
   parseCgroupLayout,
+  parseDiskSchedulers,
   parseHardLimits,
   parseInstalledPackages,
   probeHost,
@@ -81,6 +82,15 @@ describe('probeHost', () => {
     '/proc/sys/user/max_user_namespaces': { stdout: '96365\n' },
     '/proc/sys/kernel/sched_autogroup_enabled': { stdout: '1\n' },
     [SYSCTL_PATH]: noFile(SYSCTL_PATH),
+    // find's last argument; it exits 1 on the symlink loops under /sys/block, output complete.
+    '+': {
+      exitCode: 1,
+      stdout:
+        '/sys/block/vda/queue/scheduler:none [mq-deadline] kyber bfq \n/sys/block/loop0/queue/scheduler:[none] mq-deadline kyber bfq \n',
+      stderr:
+        "find: File system loop detected; '/sys/block/vda/subsystem/vda' is part of the same file system loop as '/sys/block/vda'.\n",
+    },
+    [IOSCHED_RULE_PATH]: noFile(IOSCHED_RULE_PATH),
     ...overrides,
   });
   const executor = (table: Record<string, ScriptedAnswer>) =>
@@ -101,6 +111,11 @@ describe('probeHost', () => {
       maxUserNamespaces: 96365,
       autogroup: true,
       sysctlConf: null,
+      disks: [
+        { name: 'loop0', current: 'none', available: ['none', 'mq-deadline', 'kyber', 'bfq'] },
+        { name: 'vda', current: 'mq-deadline', available: ['none', 'mq-deadline', 'kyber', 'bfq'] },
+      ],
+      ioschedRule: null,
     });
   });
 
@@ -177,5 +192,25 @@ describe('probeHost', () => {
   it('fails with TP_HOST_PROBE_FAILED when a command fails outright', async () => {
     const ex = executor(answers({ '/proc/1/comm': { exitCode: 2, stderr: 'boom' } }));
     await assert.rejects(probeHost(ex), { code: 'TP_HOST_PROBE_FAILED' });
+  });
+});
+
+describe('parseDiskSchedulers', () => {
+  it('reads the scheduler in use and the ones offered, and skips lines of another shape', () => {
+    assert.deepEqual(
+      parseDiskSchedulers(
+        [
+          '/sys/block/nvme0n1/queue/scheduler:[none] mq-deadline kyber bfq ',
+          '/sys/block/sda/queue/scheduler:mq-deadline [bfq] none',
+          '/sys/block/dm-0/queue/scheduler:none',
+          'find: File system loop detected',
+          '',
+        ].join('\n'),
+      ),
+      [
+        { name: 'nvme0n1', current: 'none', available: ['none', 'mq-deadline', 'kyber', 'bfq'] },
+        { name: 'sda', current: 'bfq', available: ['mq-deadline', 'bfq', 'none'] },
+      ],
+    );
   });
 });

@@ -1,8 +1,14 @@
 import { CommandError } from '../errors.ts';
 import type { Command, CommandResult, Executor } from '../executor.ts';
-import { DROP_IN_PATH, SYSCTL_PATH } from './config.ts';
+import { DROP_IN_PATH, IOSCHED_RULE_PATH, SYSCTL_PATH } from './config.ts';
 import { HostError } from './errors.ts';
-import { type CgroupLayout, type HostFacts, type HostPackage, REQUIRED_PACKAGES } from './facts.ts';
+import {
+  type CgroupLayout,
+  type DiskScheduler,
+  type HostFacts,
+  type HostPackage,
+  REQUIRED_PACKAGES,
+} from './facts.ts';
 import { SYSTEM_PATH } from './steps.ts';
 
 // The C locale keeps messages such as "No such file or directory" stable for the parsers below.
@@ -33,6 +39,26 @@ export const HOST_PROBES = {
   maxUserNamespaces: probeCommand('cat', '/proc/sys/user/max_user_namespaces'),
   autogroup: probeCommand('cat', '/proc/sys/kernel/sched_autogroup_enabled'),
   sysctlConf: probeCommand('cat', SYSCTL_PATH),
+  // Every /sys/block/NAME/queue/scheduler as "path:schedulers". -L follows /sys/block's symlinks; the
+  // loops that exposes (each device's `subsystem`) make find exit 1 after printing everything.
+  disks: probeCommand(
+    'find',
+    '-L',
+    '/sys/block/',
+    '-mindepth',
+    '3',
+    '-maxdepth',
+    '3',
+    '-path',
+    '*/queue/scheduler',
+    '-exec',
+    'grep',
+    '-H',
+    '',
+    '{}',
+    '+',
+  ),
+  ioschedRule: probeCommand('cat', IOSCHED_RULE_PATH),
 } as const satisfies Record<string, Command>;
 
 /** Gathers {@link HostFacts} with read-only commands, so it works through any executor. */
@@ -51,6 +77,8 @@ export async function probeHost(executor: Executor): Promise<HostFacts> {
       maxUserNamespaces,
       autogroup,
       sysctlConf,
+      disks,
+      ioschedRule,
     ] = await Promise.all([
       run(HOST_PROBES.packages),
       run(HOST_PROBES.mountinfo),
@@ -63,6 +91,8 @@ export async function probeHost(executor: Executor): Promise<HostFacts> {
       run(HOST_PROBES.maxUserNamespaces),
       run(HOST_PROBES.autogroup),
       run(HOST_PROBES.sysctlConf),
+      run(HOST_PROBES.disks),
+      run(HOST_PROBES.ioschedRule),
     ]);
     const hard = parseHardLimits(required(limits));
     const clone = existing(usernsClone)?.trim();
@@ -82,6 +112,8 @@ export async function probeHost(executor: Executor): Promise<HostFacts> {
       maxUserNamespaces: maxNs === undefined ? null : Number(maxNs),
       autogroup: group === undefined ? null : group !== '0',
       sysctlConf: existing(sysctlConf) ?? null,
+      disks: parseDiskSchedulers(disks.stdout),
+      ioschedRule: existing(ioschedRule) ?? null,
     };
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
@@ -154,4 +186,28 @@ export function parseHardLimits(limits: string): { nofile: number | null; nproc:
     return match[1] === 'unlimited' ? null : Number(match[1]);
   };
   return { nofile: hard('Max open files'), nproc: hard('Max processes') };
+}
+
+/**
+ * Lines like `/sys/block/vda/queue/scheduler:none [mq-deadline] kyber bfq` as disks: the one in
+ * brackets is in use. Lines of any other shape are left out.
+ */
+export function parseDiskSchedulers(text: string): DiskScheduler[] {
+  const disks: DiskScheduler[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\/sys\/block\/([^/]+)\/queue\/scheduler:(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const names = m[2]!
+      .trim()
+      .split(/\s+/)
+      .filter((n) => n !== '');
+    const current = names.find((n) => n.startsWith('[') && n.endsWith(']'));
+    if (current === undefined) continue;
+    disks.push({
+      name: m[1]!,
+      current: current.slice(1, -1),
+      available: names.map((n) => n.replace(/^\[|\]$/g, '')),
+    });
+  }
+  return disks.sort((a, b) => a.name.localeCompare(b.name));
 }

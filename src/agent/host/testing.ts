@@ -1,6 +1,6 @@
 import { CommandError } from '../errors.ts';
 import type { Command, CommandResult, Executor } from '../executor.ts';
-import { planHostConfig, SYSCTL_TEXT } from './config.ts';
+import { IOSCHED_RULE_TEXT, planHostConfig, SYSCTL_TEXT } from './config.ts';
 import { type HostFacts, REQUIRED_PACKAGES } from './facts.ts';
 
 /** What a scripted command returns; omitted fields are a silent success. */
@@ -53,6 +53,11 @@ export function preparedFacts(overrides: Partial<HostFacts> = {}): HostFacts {
     maxUserNamespaces: 62_000,
     autogroup: false,
     sysctlConf: SYSCTL_TEXT,
+    disks: [
+      { name: 'loop0', current: 'none', available: ['none', 'mq-deadline', 'kyber', 'bfq'] },
+      { name: 'vda', current: 'bfq', available: ['none', 'mq-deadline', 'kyber', 'bfq'] },
+    ],
+    ioschedRule: IOSCHED_RULE_TEXT,
     ...overrides,
   };
   return {
