@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ProcessExecutor } from '../src/agent/executor.ts';
-import { IOSCHED_RULE_TEXT, planHostConfig, SYSCTL_TEXT } from '../src/agent/host/config.ts';
+import { planHostConfig, SYSCTL_TEXT } from '../src/agent/host/config.ts';
 import { REQUIRED_PACKAGES } from '../src/agent/host/facts.ts';
 import { probeHost } from '../src/agent/host/probe.ts';
 import { USERDATA_PROPS as PROPS } from '../src/cloud/aws/testing.ts';
@@ -27,11 +27,6 @@ test('the boot script requires exactly the packages `host prepare` installs', ()
 test('the boot script writes the same kernel settings as `host prepare`', () => {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash variable, not a template
   assert.equal(bash('printf "%s\\n" "${TRIPLANE_SYSCTL_TEXT}"'), SYSCTL_TEXT);
-});
-
-test('the boot script writes the same disk-scheduler rule as `host prepare`', () => {
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash variable, not a template
-  assert.equal(bash('printf "%s\\n" "${TRIPLANE_IOSCHED_RULE_TEXT}"'), IOSCHED_RULE_TEXT);
 });
 
 test('the boot script derives the same drop-in as `host prepare` from this host', async () => {
@@ -68,7 +63,6 @@ describe('prepare_podman on this host', () => {
       'prepare_podman: packages: all installed',
       'prepare_podman: drop-in: current',
       'prepare_podman: scheduler: current',
-      'prepare_podman: io-scheduler: current',
       'prepare_podman: tun: usable by store users',
       'prepare_podman: podman works',
     ];

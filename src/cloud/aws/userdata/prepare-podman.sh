@@ -12,11 +12,6 @@ TRIPLANE_SYSCTL=/etc/sysctl.d/60-triplane.conf
 TRIPLANE_SYSCTL_TEXT='# Written by `triplane host prepare`: niceness must rank every process on this host, so that
 # backups and the control plane (niced) only take CPU the storefront leaves.
 kernel.sched_autogroup_enabled = 0'
-TRIPLANE_IOSCHED_RULE=/etc/udev/rules.d/60-triplane-iosched.rules
-# The text of IOSCHED_RULE_TEXT: only BFQ honours I/O classes, and backups run in the idle class.
-TRIPLANE_IOSCHED_RULE_TEXT='# Written by `triplane host prepare`: BFQ honours I/O priority classes, so backups (idle class)
-# only get a disk'"'"'s time the storefront leaves.
-ACTION=="add|change", SUBSYSTEM=="block", ENV{DEVTYPE}=="disk", KERNEL!="loop*|ram*|zram*", ATTR{queue/scheduler}="bfq"'
 
 # The required packages dpkg does not report as installed, one per line.
 podman_missing_packages() {
@@ -119,34 +114,6 @@ prepare_podman() {
       chmod 0644 "$TRIPLANE_SYSCTL.triplane-new"
       mv -f "$TRIPLANE_SYSCTL.triplane-new" "$TRIPLANE_SYSCTL"
       sysctl --quiet --write kernel.sched_autogroup_enabled=0
-    fi
-  fi
-
-  # Only BFQ honours I/O classes (backups run in the idle class); loop, RAM and zram devices aside,
-  # every disk that offers it uses it, now and (by the udev rule) after a reboot.
-  local bfq_disks=() behind=() f name rule=''
-  for f in /sys/block/*/queue/scheduler; do
-    [[ -e $f ]] || continue
-    name=${f#/sys/block/}
-    name=${name%%/*}
-    [[ $name == loop* || $name == ram* || $name == zram* ]] && continue
-    grep -qw bfq "$f" || continue
-    bfq_disks+=("$name")
-    grep -q '\[bfq\]' "$f" || behind+=("$name")
-  done
-  if ((${#bfq_disks[@]} == 0)); then
-    echo "prepare_podman: io-scheduler: no disk offers BFQ"
-  else
-    [[ -f $TRIPLANE_IOSCHED_RULE ]] && rule=$(podman_setting_lines <"$TRIPLANE_IOSCHED_RULE")
-    if ((${#behind[@]} == 0)) && [[ $rule == "$(podman_setting_lines <<<"$TRIPLANE_IOSCHED_RULE_TEXT")" ]]; then
-      echo "prepare_podman: io-scheduler: current"
-    else
-      echo "prepare_podman: io-scheduler: BFQ for ${bfq_disks[*]}, writing $TRIPLANE_IOSCHED_RULE"
-      mkdir -p "$(dirname "$TRIPLANE_IOSCHED_RULE")"
-      printf '%s\n' "$TRIPLANE_IOSCHED_RULE_TEXT" >"$TRIPLANE_IOSCHED_RULE.triplane-new"
-      chmod 0644 "$TRIPLANE_IOSCHED_RULE.triplane-new"
-      mv -f "$TRIPLANE_IOSCHED_RULE.triplane-new" "$TRIPLANE_IOSCHED_RULE"
-      for name in "${behind[@]}"; do echo bfq >"/sys/block/$name/queue/scheduler"; done
     fi
   fi
 
