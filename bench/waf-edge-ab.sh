@@ -6,6 +6,7 @@
 #   bench/waf-edge-ab.sh REV [seconds per run, default 8] [rounds, default 2] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib/ready.sh
 rev=${1:?usage: bench/waf-edge-ab.sh REV [seconds] [rounds] [connections]}
 secs=${2:-8}
 rounds=${3:-2}
@@ -32,14 +33,8 @@ done
 run() { # label tree
   (cd "$2" && exec node --import tsx test/waf-differential/serve-edge.ts --paranoia 1 --workers 2) >"$work/edge.log" 2>&1 &
   edge_pid=$!
-  local url=
-  for _ in $(seq 1 600); do
-    url=$(awk '/^ready / {print $2}' "$work/edge.log")
-    [ -n "$url" ] && break
-    kill -0 "$edge_pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  [ -n "$url" ] || { echo "the edge of $1 did not start:" >&2; cat "$work/edge.log" >&2; exit 1; }
+  local url
+  url=$(ready_url "$work/edge.log" "$edge_pid") || { echo "the edge of $1 did not start (log above)" >&2; exit 1; }
   for mix in benign attack; do
     wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/$mix.lua" "$url" >"$work/wrk.txt"
     local rps p99

@@ -9,6 +9,7 @@
 # 403s and the benign mix has the reference's false positives: non-2xx answers are counted, not voided.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib/ready.sh
 secs=${1:-10}
 conns=${2:-32}
 paranoia=${3:-1}
@@ -28,15 +29,7 @@ triplane_url=
 start_triplane() { # [mode: block (default) or off]
   node --import tsx test/waf-differential/serve-edge.ts --paranoia "$paranoia" --workers 2 --waf-threads "$waf_threads" --mode "${1:-block}" >"$work/edge.log" 2>&1 &
   triplane_pid=$!
-  for _ in $(seq 1 600); do
-    triplane_url=$(awk '/^ready / {print $2}' "$work/edge.log")
-    [ -n "$triplane_url" ] && return 0
-    kill -0 "$triplane_pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  echo "the edge did not start:" >&2
-  cat "$work/edge.log" >&2
-  return 1
+  triplane_url=$(ready_url "$work/edge.log" "$triplane_pid") || { echo "the edge did not start (log above)" >&2; return 1; }
 }
 stop_triplane() {
   if [ -n "$triplane_pid" ]; then kill "$triplane_pid" 2>/dev/null || true; wait "$triplane_pid" 2>/dev/null || true; fi
@@ -58,14 +51,7 @@ done
 # The reference stops nginx itself on SIGTERM; it is one node process, so its pid is the one to signal.
 node --import tsx test/waf-differential/serve-reference.ts --paranoia "$paranoia" --workers 2 >"$work/ref.log" 2>&1 &
 ref_pid=$!
-ref_url=
-for _ in $(seq 1 600); do
-  ref_url=$(awk '/^ready / {print $2}' "$work/ref.log")
-  [ -n "$ref_url" ] && break
-  kill -0 "$ref_pid" 2>/dev/null || break
-  sleep 0.2
-done
-[ -n "$ref_url" ] || { echo "the reference did not start:" >&2; cat "$work/ref.log" >&2; exit 1; }
+ref_url=$(ready_url "$work/ref.log" "$ref_pid") || { echo "the reference did not start (log above)" >&2; exit 1; }
 
 run() { # name url mix
   wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/$3.lua" "$2" >"$work/$1.txt"

@@ -5,6 +5,7 @@ import { WafSettings } from '../../contracts/snapshot.ts';
 import { WafExchange } from './exchange.ts';
 import { type WafRequest, type WafResponse, WafRules } from './index.ts';
 import { type Inspection, WafOffload } from './offload.ts';
+import { PRODUCT_GET, SQL_ERROR_TEXT } from './testing.ts';
 
 /** The inspection thread, with a count of what was asked of it. */
 class CountingOffload extends WafOffload {
@@ -35,26 +36,13 @@ class CountingOffload extends WafOffload {
 const rules = new WafRules();
 const settings = WafSettings.parse({});
 const ruleSet = rules.forSettings(settings);
-const GET: WafRequest = {
-  method: 'GET',
-  uri: '/catalog/product/view/id/7',
-  httpVersion: '1.1',
-  headers: [
-    ['Host', 'shop.localhost'],
-    ['User-Agent', 'Mozilla/5.0'],
-  ],
-  remoteAddr: '10.0.0.9',
-  remotePort: 50000,
-  serverPort: 8080,
-  id: 'req-1',
-};
+const GET = PRODUCT_GET;
 // Magento's cookies easily pass 512 bytes.
 const LARGE: WafRequest = {
   ...GET,
   headers: [...GET.headers, ['Cookie', `mage-cache-storage=${'x'.repeat(600)}`]],
 };
-const SQL_ERROR =
-  'You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version';
+const SQL_ERROR = SQL_ERROR_TEXT;
 const html = { 'content-type': 'text/html; charset=UTF-8' };
 const page = (inner: string) =>
   Buffer.from(`<html><body>${'<p>Red dress</p>'.repeat(100)}${inner}</body></html>`);

@@ -8,24 +8,15 @@ import {
   type WafRequest,
   WafRules,
 } from './index.ts';
+import { PRODUCT_GET } from './testing.ts';
 
 // The Core Rule Set as Debian ships it, compiled once for every test here.
 const rules = new WafRules();
 const settings = (input: Record<string, unknown> = {}) => WafSettings.parse(input);
 
 const GET: WafRequest = {
-  method: 'GET',
-  uri: '/catalog/product/view/id/7',
-  httpVersion: '1.1',
-  headers: [
-    ['Host', 'shop.localhost'],
-    ['User-Agent', 'Mozilla/5.0'],
-    ['Accept', 'text/html'],
-  ],
-  remoteAddr: '10.0.0.9',
-  remotePort: 50000,
-  serverPort: 8080,
-  id: 'req-1',
+  ...PRODUCT_GET,
+  headers: [...PRODUCT_GET.headers, ['Accept', 'text/html']],
 };
 const HTML: [string, string][] = [['content-type', 'text/html; charset=UTF-8']];
 const SQL_ERROR =

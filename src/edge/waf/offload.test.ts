@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { WafSettings } from '../../contracts/snapshot.ts';
-import type { WafRequest, WafResponse } from './index.ts';
+import type { WafResponse } from './index.ts';
 import { WafOffload, WafOffloadError } from './offload.ts';
+import { PRODUCT_GET, SQL_ERROR_TEXT } from './testing.ts';
 
 const settings = WafSettings.parse({});
-const GET: WafRequest = {
-  method: 'GET',
-  uri: '/catalog/product/view/id/7',
-  httpVersion: '1.1',
-  headers: [
-    ['Host', 'shop.localhost'],
-    ['User-Agent', 'Mozilla/5.0'],
-  ],
-  remoteAddr: '10.0.0.9',
-  remotePort: 50000,
-  serverPort: 8080,
-  id: 'req-1',
-};
+const GET = PRODUCT_GET;
 // 950130's lazy quantifiers on a page of "<TITLE>Index of" take about a second at 512 KiB.
 const DIRECTORY_LISTING: WafResponse = {
   status: 200,
@@ -28,7 +17,7 @@ const DIRECTORY_LISTING: WafResponse = {
 const SQL_ERROR: WafResponse = {
   status: 200,
   headers: [['content-type', 'text/html']],
-  body: '<p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</p>',
+  body: `<p>${SQL_ERROR_TEXT}</p>`,
   partial: false,
 };
 
