@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { ErrorBody } from '../contracts/api.ts';
 import { EXIT } from './output.ts';
@@ -64,25 +65,47 @@ export class CliApiError extends Error {
   }
 }
 
-/** Exit code for an HTTP status: 2 bad input, 3 not allowed, 4 not found, 5 control plane unavailable. */
+/** Exit code for an HTTP status: 2 bad input, 3 not allowed, 4 not found, 5 control plane unavailable or busy. */
 export function exitCodeFor(status: number): number {
   if (status === 400 || status === 409) return EXIT.invalid;
   if (status === 401 || status === 403) return EXIT.denied;
   if (status === 404) return EXIT.notFound;
-  if (status >= 500) return EXIT.unavailable;
+  if (status === 429 || status >= 500) return EXIT.unavailable;
   return EXIT.failed;
 }
 
 /** A thin client of the control-plane API: JSON in, JSON out, coded errors. */
 export class ApiClient {
-  constructor(readonly creds: Credentials) {}
+  constructor(
+    readonly creds: Credentials,
+    /** How long 429 answers are waited out before the call fails. @default 60 000 */
+    readonly busyWaitMs = 60_000,
+  ) {}
 
-  /** Calls the API; returns the parsed JSON body (undefined for 204). */
+  /**
+   * Calls the API; returns the parsed JSON body (undefined for 204). An answer 429 (the control
+   * plane's analytics reads are busy) is retried after the Retry-After it names, for up to
+   * `busyWaitMs` in all, as a polling script would want rather than failing.
+   */
   async call<T = unknown>(
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
     body?: unknown,
   ): Promise<T> {
+    const giveUpAt = Date.now() + this.busyWaitMs;
+    for (;;) {
+      try {
+        return await this.once<T>(method, path, body);
+      } catch (e) {
+        if (!(e instanceof CliApiError) || e.code !== 'TP_API_BUSY') throw e;
+        const wait = 1000 * Math.max(1, Number(e.details.retryAfterSeconds) || 1);
+        if (Date.now() + wait > giveUpAt) throw e;
+        await sleep(wait);
+      }
+    }
+  }
+
+  private async once<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const url = new URL(path, this.creds.url);
     let r: Awaited<ReturnType<typeof request>>;
     try {

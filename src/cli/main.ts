@@ -13,6 +13,7 @@ import { buildImages } from '../agent/images/index.ts';
 import { RemoteAgent } from '../agent/remote/agent.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
 import { EnvironmentName, instanceName } from '../contracts/fleet.ts';
+import { ReadBudgetOptions } from '../control/api/index.ts';
 import { runJobsProcess } from '../control/jobs/index.ts';
 import { CONTROL_NICENESS, lowerOwnPriority } from '../control/priority.ts';
 import { ControlPlane, controlLayout, initControl } from '../control/process.ts';
@@ -52,6 +53,14 @@ function parseNiceness(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 19)
     throw new InvalidArgumentError(`expected an integer from 0 to 19, got ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+/** `--analytics-share`: a fraction of one core, as ReadBudgetOptions allows it. */
+function parseShare(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !ReadBudgetOptions.shape.share.safeParse(n).success)
+    throw new InvalidArgumentError(`expected a number from 0.01 to 1, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 program
@@ -364,6 +373,12 @@ const control = program
     parseNiceness,
     CONTROL_NICENESS,
   )
+  .option(
+    '--analytics-share <fraction>',
+    'most of one core the analytics reads (requests, events, audit) may take, 0.01-1',
+    parseShare,
+    ReadBudgetOptions.shape.share.parse(undefined),
+  )
   .action(
     async (o: {
       dataDir: string;
@@ -371,6 +386,7 @@ const control = program
       databaseUrl?: string;
       edgeAdmin: string[];
       niceness: number;
+      analyticsShare: number;
     }) => {
       const at = parseListen(o.listen, '--listen');
       lowerOwnPriority(o.niceness);
@@ -380,6 +396,7 @@ const control = program
         host: at.host,
         port: at.port,
         edgeAdmin: o.edgeAdmin,
+        analytics: { share: o.analyticsShare },
         log: pino({ name: 'triplane-control' }),
         jobs: { node: [process.execPath, ...process.execArgv], entry: fileURLToPath(import.meta.url) },
       });

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSy
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { bootstrapAdmin, buildApi } from './api/index.ts';
+import { bootstrapAdmin, buildApi, ReadBudget, type ReadBudgetOptions } from './api/index.ts';
 import { fleetRoutes, LongPollHub, Reconciler, SnapshotBuilder } from './fleet/index.ts';
 import { jobsCommand } from './jobs/index.ts';
 import { opsRoutes } from './ops/routes.ts';
@@ -76,6 +76,8 @@ export interface ControlOptions {
   readonly jobs: { node: readonly string[]; entry: string } | null;
   /** Hold of long polls. @default 25_000 */
   readonly holdMs?: number;
+  /** How much of a core the analytics reads may take (`ReadBudget`). @default ReadBudgetOptions' defaults */
+  readonly analytics?: ReadBudgetOptions;
 }
 
 /**
@@ -116,6 +118,7 @@ export class ControlPlane {
       state,
       log,
       purger: new HttpPurger(state, this.o.edgeAdmin),
+      readBudget: new ReadBudget(this.o.analytics),
       plugins: [
         fleetRoutes({
           state,

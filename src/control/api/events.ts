@@ -16,6 +16,7 @@ export function events({ state }: ApiDeps): FastifyPluginAsync {
       params: StoreParams,
       query: EventQuery,
       response: z.array(EventDto),
+      analytics: true,
       handle: async ({ params, query }) => {
         await requireStore(state, params.store);
         const list = await state.events.list({
@@ -46,6 +47,7 @@ export function events({ state }: ApiDeps): FastifyPluginAsync {
       },
       query: AuditQuery,
       response: z.array(AuditEventDto),
+      analytics: true,
       handle: async ({ query }) => {
         const list = await state.audit.list({
           store: query.store,

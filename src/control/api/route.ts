@@ -4,6 +4,7 @@ import { ApiError, parseOrThrow } from '../errors.ts';
 import type { Repositories } from '../state/index.ts';
 import type { Change } from './audit.ts';
 import type { Access, Caller } from './auth.ts';
+import type { ReadBudget } from './read-budget.ts';
 
 /** The zod schemas of a route: what it accepts and answers, for parsing and for the OpenAPI document. */
 export interface RouteSchemas {
@@ -24,6 +25,10 @@ declare module 'fastify' {
     summary?: string;
     /** zod schemas the OpenAPI document describes the route with. */
     schemas?: RouteSchemas;
+  }
+  interface FastifyInstance {
+    /** Where analytics reads wait their turn (see `ReadBudget`); buildApi provides it. */
+    readBudget?: ReadBudget;
   }
   interface FastifyRequest {
     /** The authenticated caller; null on public routes. */
@@ -84,6 +89,11 @@ export interface RouteDef<
   readonly response?: R;
   /** @default 200 */
   readonly status?: 200 | 201;
+  /**
+   * An analytics read (lists of records a dashboard polls): answered through the API's
+   * `ReadBudget`, one at a time within a share of a core, its answer serialised inside that share.
+   */
+  readonly analytics?: true;
   handle(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
 }
 
@@ -95,6 +105,7 @@ export interface Route {
   readonly access: Access;
   readonly schemas: RouteSchemas;
   readonly crossCheck?: CrossCheck;
+  readonly analytics?: true;
   handle(ctx: RouteContext<unknown, unknown, unknown>): Promise<unknown>;
 }
 
@@ -115,6 +126,7 @@ export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
       status: def.response ? (def.status ?? 200) : 204,
     },
     crossCheck: def.crossCheck,
+    analytics: def.analytics,
     handle: def.handle as Route['handle'],
   };
 }
@@ -141,7 +153,14 @@ function inputSchema(r: Route): z.ZodType {
 /** A fastify plugin that registers a route table; how resource files (and outside plugins) add routes. */
 export function routes(table: readonly Route[]): FastifyPluginAsync {
   return async (app) => {
+    const budget = app.readBudget;
     for (const r of table) {
+      if (r.analytics && (!budget || !r.schemas.response)) {
+        throw new ApiError(
+          'TP_API_INTERNAL',
+          `${r.method} ${r.url}: an analytics read needs a response schema and an API with a read budget`,
+        );
+      }
       const input = inputSchema(r);
       app.route({
         method: r.method,
@@ -153,21 +172,35 @@ export function routes(table: readonly Route[]): FastifyPluginAsync {
             { params: request.params, query: request.query, body: request.body },
             'invalid request',
           ) as { params: unknown; query: unknown; body: unknown };
-          const result = await r.handle({
-            params: parsed.params,
-            query: parsed.query,
-            body: parsed.body,
-            get caller() {
-              if (!request.caller) throw new ApiError('TP_API_UNAUTHENTICATED', 'this route has no caller');
-              return request.caller;
-            },
-            request,
-            reply,
-            mutate: (change) => request.mutate(change),
-          });
+          const answer = async () =>
+            r.handle({
+              params: parsed.params,
+              query: parsed.query,
+              body: parsed.body,
+              get caller() {
+                if (!request.caller) throw new ApiError('TP_API_UNAUTHENTICATED', 'this route has no caller');
+                return request.caller;
+              },
+              request,
+              reply,
+              mutate: (change) => request.mutate(change),
+            });
           const { response, status } = r.schemas;
-          if (!response) return reply.code(204).send();
-          return reply.code(status ?? 200).send(response.parse(result));
+          if (!r.analytics) {
+            const result = await answer();
+            if (!response) return reply.code(204).send();
+            return reply.code(status ?? 200).send(response.parse(result));
+          }
+          // Checking and serialising a thousand records costs as much as reading them: both count.
+          const body = await budget!.run(
+            request.caller?.user.name ?? request.ip,
+            async () => JSON.stringify(response!.parse(await answer())),
+            () => request.socket.destroyed,
+          );
+          return reply
+            .code(status ?? 200)
+            .type('application/json; charset=utf-8')
+            .send(body);
         },
       });
     }

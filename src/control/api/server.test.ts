@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
 import { StateError } from '../state/index.ts';
+import { type BudgetClock, ReadBudget } from './read-budget.ts';
 import { route, routes } from './route.ts';
 import { apiFixture } from './testing.ts';
 
@@ -216,4 +217,55 @@ test('a change and its audit event commit together or not at all', async (t) => 
   const twice = await fx.call('root', 'POST', '/api/twice', {});
   assert.equal(twice.statusCode, 500);
   assert.equal(await fx.auditCount(), before + 1, 'the second change was refused before it ran');
+});
+
+test('analytics reads wait in the read budget: a full line answers 429 TP_API_BUSY, other routes go on', async (t) => {
+  // GIVEN a budget of 1 % of a core and a line of one, on a clock that moves 1 ms per look and
+  // whose timers fire only when the test says
+  let now = 0;
+  let due: (() => void) | undefined;
+  const clock: BudgetClock = {
+    now: () => ++now,
+    after: (_ms, fn) => {
+      due = fn;
+      return () => {
+        due = undefined;
+      };
+    },
+  };
+  const fx = await apiFixture(t, { readBudget: new ReadBudget({ share: 0.01, queue: 1 }, clock) });
+  // WHEN a first read is answered, a second waits out the rest that follows it, and a third comes
+  const first = await fx.call('viewer', 'GET', '/api/stores/demo/events?limit=5');
+  assert.equal(first.statusCode, 200, first.body);
+  assert.match(first.headers['content-type'] as string, /^application\/json/);
+  assert.deepEqual(first.json(), []);
+  const second = fx.call('viewer', 'GET', '/api/stores/demo/events');
+  while (!due) await new Promise((r) => setImmediate(r));
+  const third = await fx.call('owner', 'GET', '/api/audit?store=demo');
+  // THEN the third is refused with a wait to retry after, a non-analytics route still answers, and the
+  // second is answered when its turn comes
+  assert.equal(third.statusCode, 429, third.body);
+  assert.equal(third.json().code, 'TP_API_BUSY');
+  assert.equal(third.headers['retry-after'], String(third.json().details.retryAfterSeconds));
+  assert.equal((await fx.call('viewer', 'GET', '/api/stores/demo')).statusCode, 200);
+  now = 1000;
+  due();
+  assert.equal((await second).statusCode, 200);
+});
+
+test('fails to start when an analytics read has no response schema', async (t) => {
+  const bad = routes([
+    route({
+      method: 'GET',
+      url: '/api/rows',
+      summary: 'rows',
+      access: 'user',
+      analytics: true,
+      handle: async () => {},
+    }),
+  ]);
+  await assert.rejects(
+    apiFixture(t, { plugins: [bad] }),
+    /GET \/api\/rows: an analytics read needs a response schema/,
+  );
 });

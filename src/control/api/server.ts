@@ -18,6 +18,7 @@ import { events } from './events.ts';
 import { openApiDocument, type RegisteredRoute } from './openapi.ts';
 import { policies } from './policies.ts';
 import { purge } from './purge.ts';
+import { ReadBudget } from './read-budget.ts';
 import { route, routes } from './route.ts';
 import { stacks } from './stacks.ts';
 import { stores } from './stores.ts';
@@ -45,6 +46,8 @@ export interface ApiDeps {
    * zod parsing, `ctx.mutate` and full OpenAPI entries.
    */
   readonly plugins?: readonly FastifyPluginAsync[];
+  /** Where analytics reads wait their turn. @default a ReadBudget with its default options */
+  readonly readBudget?: ReadBudget;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -77,6 +80,7 @@ function sendError(e: unknown, request: FastifyRequest, reply: FastifyReply): Fa
   const { status, body } = errorReply(request, e);
   if (status >= 500) request.log.error({ err: e, code: body.code }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
+  if (status === 429) void reply.header('retry-after', String(body.details.retryAfterSeconds ?? 1));
   return reply.code(status).send(body);
 }
 
@@ -119,6 +123,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     }
   });
 
+  app.decorate('readBudget', deps.readBudget ?? new ReadBudget());
   app.decorateRequest('caller', null);
   app.decorateRequest('auditEvents', 0);
   app.decorateRequest('mutate', function mutate(this: FastifyRequest, change) {

@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance, FastifyPluginAsync, LightMyRequestResponse as Response } from 'fastify';
 import { openState, type State } from '../state/index.ts';
 import { bootstrapAdmin } from './bootstrap.ts';
+import type { ReadBudget } from './read-budget.ts';
 import { buildApi, type Purger } from './server.ts';
 
 // Test helper: an API on a fresh SQLite state with one user per role.
@@ -40,6 +41,8 @@ export async function apiFixture(
     /** More route plugins, or a function that builds them on the fixture's state. */
     plugins?: FastifyPluginAsync[] | ((state: State) => FastifyPluginAsync[]);
     purger?: Purger | null;
+    /** Where analytics reads wait. @default buildApi's */
+    readBudget?: ReadBudget;
   } = {},
 ): Promise<ApiFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'triplane-api-'));
@@ -55,6 +58,7 @@ export async function apiFixture(
     state,
     purger: opts.purger === null ? undefined : (opts.purger ?? fake),
     plugins: typeof opts.plugins === 'function' ? opts.plugins(state) : opts.plugins,
+    readBudget: opts.readBudget,
   });
   t.after(async () => {
     await app.close();

@@ -181,6 +181,7 @@ export function opsRoutes(state: State): FastifyPluginAsync {
       params: StoreParams,
       query: RequestsQuery,
       response: z.array(AccessLogRecord),
+      analytics: true,
       handle: async ({ params, query }) =>
         state.accessLogs.query({
           store: instanceOrThrow(params.store, query.environment),
