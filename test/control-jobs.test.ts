@@ -10,13 +10,14 @@ import { openState } from '../src/control/state/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Field 19 of /proc/PID/stat is the niceness. */
-function niceness(pid: number): number {
+/** Field `n` of /proc/PID/stat: 19 is the niceness, 41 the scheduling policy. */
+function statField(pid: number, n: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
 }
+const SCHED_IDLE = 5;
 
-test('the jobs process runs niced, runs its scheduled pruning, and stops on SIGTERM', {
+test('the jobs process runs niced and SCHED_IDLE, runs its scheduled pruning, and stops on SIGTERM', {
   timeout: 60_000,
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tp-jobsproc-'));
@@ -39,8 +40,9 @@ test('the jobs process runs niced, runs its scheduled pruning, and stops on SIGT
     while (!out.includes('jobs process started') && Date.now() < until)
       await new Promise((r) => setTimeout(r, 100));
     assert.match(out, /jobs process started/);
-    // nice and ionice exec the next program, so the child's pid ends up being Node itself.
-    assert.equal(niceness(child.pid!), JOBS_NICENESS);
+    // nice, ionice and chrt exec the next program, so the child's pid ends up being Node itself.
+    assert.equal(statField(child.pid!, 19), JOBS_NICENESS);
+    assert.equal(statField(child.pid!, 41), SCHED_IDLE);
     const state = await openState({ dataDir: join(dataDir, 'control') });
     try {
       let last = (await state.jobs.history('access-log.prune'))[0];

@@ -155,7 +155,7 @@ export class ControlPlane {
       dataDir: this.o.dataDir,
       databaseUrl: this.o.databaseUrl,
     });
-    // The IPC channel survives nice/ionice (they exec) and tells the jobs process when the control
+    // The IPC channel survives nice/ionice/chrt (they exec) and tells the jobs process when the control
     // plane is gone, even after a kill -9: it then stops rather than run on as an orphan.
     const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.jobs = child;

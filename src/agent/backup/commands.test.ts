@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ProcessExecutor } from '../executor.ts';
 import type { StoreUser } from '../podman/types.ts';
 import {
+  BACKUP_NICENESS,
+  bounded,
   databaseDump,
   resticBackup,
   VERIFIER_TMPFS_MAX_BYTES,
@@ -33,6 +36,9 @@ test('the dump runs inside the database container at the lowest priority, withou
     'ionice',
     '-c',
     '3',
+    'chrt',
+    '--idle',
+    '0',
     'runuser',
     '-u',
     'tp-shop',
@@ -46,6 +52,9 @@ test('the dump runs inside the database container at the lowest priority, withou
     'ionice',
     '-c',
     '3',
+    'chrt',
+    '--idle',
+    '0',
     'mariadb-dump',
     '--single-transaction',
     '--quick',
@@ -65,6 +74,19 @@ test('the dump runs inside the database container at the lowest priority, withou
   assert.ok(!c.argv.includes('--lock-tables') && !c.argv.includes('--lock-all-tables'));
 });
 
+test('a bounded command runs, as the kernel sees it, at nice 19, in the idle I/O class and SCHED_IDLE', async () => {
+  // The shell reports on itself: its I/O class, and /proc's stat fields 19 (niceness) and 41 (policy).
+  const r = await new ProcessExecutor().run(
+    bounded({ argv: ['sh', '-c', 'ionice -p $$; cat /proc/$$/stat'] }),
+  );
+  const [ioClass, stat] = r.stdout.trim().split('\n');
+  const fields = stat!.slice(stat!.lastIndexOf(')') + 2).split(' ');
+  assert.equal(ioClass, 'idle');
+  assert.equal(Number(fields[19 - 3]), BACKUP_NICENESS);
+  const SCHED_IDLE = 5;
+  assert.equal(Number(fields[41 - 3]), SCHED_IDLE);
+});
+
 test('restic gets the repository key in its environment, never in argv', () => {
   const c = resticBackup(repo, {
     paths: ['/a/staging', '/home/tp-shop/media'],
@@ -79,6 +101,9 @@ test('restic gets the repository key in its environment, never in argv', () => {
     'ionice',
     '-c',
     '3',
+    'chrt',
+    '--idle',
+    '0',
     'restic',
     '--repo',
     repo.location,
@@ -109,7 +134,7 @@ test("the verifier's passwords come from the environment, and it has no network"
     'none',
   ]);
   assert.equal(c.env?.MARIADB_ROOT_PASSWORD, 'pw');
-  assert.deepEqual(c.argv.slice(0, 6), ['nice', '-n', '19', 'ionice', '-c', '3']);
+  assert.deepEqual(c.argv.slice(0, 9), ['nice', '-n', '19', 'ionice', '-c', '3', 'chrt', '--idle', '0']);
 });
 
 test("the verifier's data directory is in memory, sized from the dump, unless the dump is too big", () => {

@@ -14,8 +14,10 @@ export const JOBS_NICENESS = 19;
 
 /**
  * The command line that starts the jobs process away from the serving path: lowest CPU priority
- * (`nice`) and idle-class disk I/O (`ionice -c 3`), so a backup or a log rollup only takes what the
- * storefront leaves. `node` is the Node.js binary with its loader flags, `entry` the CLI script.
+ * (`nice`), idle-class disk I/O (`ionice -c 3`) and the idle scheduling policy (`chrt --idle`: the
+ * kernel takes the core from it at once when a storefront process wakes, where a nice-19 process
+ * could finish its slice first), so a backup or a log rollup only takes what the storefront leaves.
+ * `node` is the Node.js binary with its loader flags, `entry` the CLI script.
  */
 export function jobsCommand(o: {
   node: readonly string[];
@@ -30,6 +32,9 @@ export function jobsCommand(o: {
     'ionice',
     '-c',
     '3',
+    'chrt',
+    '--idle',
+    '0',
     ...o.node,
     o.entry,
     'jobs',
