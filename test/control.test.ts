@@ -265,3 +265,18 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
     assert.deepEqual([s.desiredVersion, s.appliedVersion, s.converged, s.node], [1, 1, true, 'node-1']);
   });
 });
+
+test("the analytics reads' share of a core is checked before the control plane starts", async () => {
+  for (const bad of ['0', '1.5', 'half', '']) {
+    const r = await triplaneAsync(['control', '--data-dir', '/nonexistent/tp', '--analytics-share', bad], {
+      timeoutMs: 30_000,
+    });
+    assert.notEqual(r.code, 0);
+    assert.ok(
+      r.stderr.includes(
+        `option '--analytics-share <fraction>' argument '${bad}' is invalid. expected a number from 0.01 to 1, got ${JSON.stringify(bad)}`,
+      ),
+      r.stderr,
+    );
+  }
+});
