@@ -48,7 +48,9 @@ const results = new Map<string, number[]>(CASES.map(([name]) => [name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, argv] of CASES) {
     const loops: ChildProcess[] = argv
-      ? Array.from({ length: availableParallelism() }, () => spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }))
+      ? Array.from({ length: availableParallelism() }, () =>
+          spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }),
+        )
       : [];
     try {
       await sleep(500);
@@ -62,7 +64,10 @@ for (let r = 0; r < rounds; r++) {
 console.log(
   `probe: ${WORK_MS} ms of work every ${PERIOD_MS} ms, ${rounds} x ${seconds} s per case; ${availableParallelism()} busy loop(s) per case`,
 );
-const base = q([...results.get(CASES[0]![0])!].sort((a, b) => a - b), 0.99);
+const base = q(
+  [...results.get(CASES[0]![0])!].sort((a, b) => a - b),
+  0.99,
+);
 for (const [name, xs] of results) {
   xs.sort((a, b) => a - b);
   const p99 = q(xs, 0.99);
