@@ -16,7 +16,12 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { databaseDump, databasePing, resticBackup, volumeMountpoint } from '../src/agent/backup/commands.ts';
+import {
+  databaseDump,
+  databaseWaitReady,
+  resticBackup,
+  volumeMountpoint,
+} from '../src/agent/backup/commands.ts';
 import { DumpDigester, digestDumpFile } from '../src/agent/backup/dump.ts';
 import { BackupEngine, type StoreTarget } from '../src/agent/backup/engine.ts';
 import { mediaManifest } from '../src/agent/backup/media.ts';
@@ -51,7 +56,6 @@ const ENV = 'production';
 const BIG = 2 * 1024 * 1024;
 
 const ex = new ProcessExecutor();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A store user with the stack's database container and media volume, as `apply` creates them. */
 async function startStore(store: string): Promise<StoreTarget> {
@@ -88,12 +92,9 @@ async function startStore(store: string): Promise<StoreTarget> {
     }
   }
   await ex.run(containerRun(user, database));
-  for (let i = 0; ; i++) {
-    const r = await ex.run(databasePing(user, database.name));
-    if (r.exitCode === 0 && r.stdout.includes('alive')) break;
-    if (i > 240) throw new Error(`${database.name} did not accept connections within 60 s: ${r.stderr}`);
-    await sleep(250);
-  }
+  const ready = await ex.run(databaseWaitReady(user, database.name, 60));
+  if (ready.exitCode !== 0)
+    throw new Error(`${database.name} did not accept connections within 60 s: ${ready.stderr}`);
   return {
     user,
     databaseContainer: database.name,

@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ProcessExecutor } from '../executor.ts';
 import type { StoreUser } from '../podman/types.ts';
 import {
   BACKUP_NICENESS,
   bounded,
+  containerRemoveNow,
+  databaseDrop,
   databaseDump,
+  databaseWaitReady,
   resticBackup,
   VERIFIER_TMPFS_MAX_BYTES,
   verifierRun,
   verifierTmpfsBytes,
+  volumeMountpoint,
 } from './commands.ts';
 import { mapOwner } from './engine.ts';
 
@@ -85,6 +92,54 @@ test('a bounded command runs, as the kernel sees it, at nice 19, in the idle I/O
   assert.equal(Number(fields[19 - 3]), BACKUP_NICENESS);
   const SCHED_IDLE = 5;
   assert.equal(Number(fields[41 - 3]), SCHED_IDLE);
+});
+
+test('every podman command of a backup, a verification or a restore runs bounded', () => {
+  for (const c of [
+    databaseWaitReady(u, 'v', 60),
+    databaseDrop(u, 'shop-database', 'store'),
+    containerRemoveNow(u, 'v'),
+    volumeMountpoint(u, 'shop-media'),
+  ]) {
+    assert.deepEqual(
+      c.argv.slice(0, 9),
+      ['nice', '-n', '19', 'ionice', '-c', '3', 'chrt', '--idle', '0'],
+      c.argv.join(' '),
+    );
+  }
+});
+
+test('waiting for a MariaDB is one exec that asks inside the container until it answers or time is up', async () => {
+  const c = databaseWaitReady(u, 'shop-backup-verify-1', 60);
+  const sh = c.argv.indexOf('sh');
+  assert.deepEqual(c.argv.slice(c.argv.indexOf('exec'), sh), ['exec', 'shop-backup-verify-1']);
+  assert.deepEqual([c.argv[sh + 1], c.argv.at(-2), c.argv.at(-1)], ['-c', 'ready', '300']);
+  assert.deepEqual(c.okExitCodes, [0, 1]);
+  assert.equal(c.timeoutMs, 75_000);
+  // The loop itself, run here against stand-ins for mariadb-admin: one that answers on its third
+  // call, one that never does.
+  const script = c.argv[sh + 2]!;
+  const dir = mkdtempSync(join(tmpdir(), 'tp-ready-'));
+  try {
+    const fake = (body: string) => {
+      writeFileSync(join(dir, 'mariadb-admin'), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    };
+    const run = (tries: string) =>
+      new ProcessExecutor().run({
+        argv: ['sh', '-c', script, 'ready', tries],
+        env: { PATH: `${dir}:/usr/bin:/bin` },
+        okExitCodes: [0, 1],
+      });
+    fake(
+      `n=$(cat ${dir}/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${dir}/n; [ $n -ge 3 ] && echo "mysqld is alive"; exit 0`,
+    );
+    assert.equal((await run('10')).exitCode, 0);
+    assert.equal(readFileSync(join(dir, 'n'), 'utf8').trim(), '3');
+    fake('echo "connect to server at localhost failed" >&2; exit 1');
+    assert.equal((await run('2')).exitCode, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('restic gets the repository key in its environment, never in argv', () => {

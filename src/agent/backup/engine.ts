@@ -19,7 +19,7 @@ import {
   databaseDrop,
   databaseDump,
   databaseLoad,
-  databasePing,
+  databaseWaitReady,
   emptyDirectory,
   type Repository,
   resticBackup,
@@ -436,13 +436,8 @@ export class BackupEngine {
       ),
     );
     if (run) return `verifier: cannot start a throwaway MariaDB from ${via.image}: ${run}`;
-    let ready = false;
-    for (let i = 0; i < 240 && !ready; i++) {
-      const r = await this.o.executor.run(databasePing(via.user, name));
-      ready = r.exitCode === 0 && r.stdout.includes('alive');
-      if (!ready) await new Promise((res) => setTimeout(res, 250));
-    }
-    if (!ready) return 'verifier: the throwaway MariaDB did not start within 60 s';
+    const ready = await this.o.executor.run(databaseWaitReady(via.user, name, 60));
+    if (ready.exitCode !== 0) return 'verifier: the throwaway MariaDB did not start within 60 s';
     const load = await this.attempt(() => this.o.executor.run(databaseLoad(via.user, name, dumpFile)));
     if (load) return `database: the dump does not load into a fresh MariaDB: ${load}`;
     const redump = await this.attempt(() =>
