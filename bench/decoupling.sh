@@ -13,7 +13,8 @@
 # backup was doing (taking the snapshot, verifying it).
 # The generator runs at nice -10: it stands for shoppers on other machines, so its own scheduling
 # should not count as the storefront's latency (its remaining lateness is reported as "lag p99"). The
-# backup command and the analytics client stand for an operator's tools and run at nice 19.
+# operator client (it asks for the backups and runs the analytics through the API, as `triplane backup
+# create --wait` and a dashboard would) stands for an operator's tools and runs at nice 19.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-50}

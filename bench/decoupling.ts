@@ -3,10 +3,11 @@
 // An open-loop generator sends a storefront mix at a fixed rate for the whole run: every request is
 // sent at its scheduled time whatever earlier ones are doing, and its latency is counted from that
 // time, so a stall is not hidden by the generator waiting for it (coordinated omission). The run
-// alternates windows — idle, then busy: `triplane backup create --wait` (dump, media, restic, and the
-// verification restore into a throwaway MariaDB) plus concurrent log-analytics loops against the
-// control API — and reports each window, the pooled idle and busy figures, and busy/idle ratios.
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+// alternates windows — idle, then busy: a backup as `triplane backup create --wait` takes it (dump,
+// media, restic, and the verification restore into a throwaway MariaDB) plus concurrent
+// log-analytics loops against the control API — and reports each window, the pooled idle and busy
+// figures, and busy/idle ratios.
+import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { getPriority, loadavg } from 'node:os';
@@ -20,10 +21,14 @@ import { lowerOwnPriority } from '../src/control/priority.ts';
 import { controlLayout } from '../src/control/process.ts';
 
 /**
- * The backup command and the analytics client stand for an operator's tools, which run on the
- * operator's machine as the generator stands for shoppers on theirs: at nice 19 their own CPU is not
- * counted against the storefront. What is measured is the platform's side of their work — the control
- * API answering them, the jobs, the agent's backup and verification.
+ * The operator client — one process that asks for the backups and runs the analytics loops through
+ * the control API — stands for an operator's tools, which run on the operator's machine as the
+ * generator stands for shoppers on theirs: at nice 19 its own CPU is not counted against the
+ * storefront. It asks for a backup as `triplane backup create --wait` does (POST the backup, follow
+ * the operation, read the backup), without starting a CLI on this machine: a Node.js start-up is
+ * 1.5 s of CPU and 200 MB of fresh memory, kernel work that lands on the storefront's cores whatever
+ * the priority. What is measured is the platform's side of the work — the control API answering, the
+ * jobs, the agent's backup and verification.
  */
 const OPERATOR_NICENESS = 19;
 
@@ -38,7 +43,7 @@ const { values: opt } = parseArgs({
     api: { type: 'string', default: 'http://127.0.0.1:7070' },
     analytics: { type: 'string', default: '4' },
     backup: { type: 'string', default: 'on' },
-    'analytics-client': { type: 'boolean', default: false },
+    'operator-client': { type: 'boolean', default: false },
   },
 });
 if (!opt['data-dir']) throw new Error('--data-dir is required');
@@ -321,41 +326,54 @@ interface BackupOutcome {
   };
   stderr: string;
 }
-let backupChild: ChildProcess | undefined;
-let analyticsPid: number | undefined;
+let operatorPid: number | undefined;
+
+/** Epoch milliseconds, comparable across processes (performance.now() is not). */
+const epochNow = () => performance.timeOrigin + performance.now();
 
 /**
- * Runs `triplane backup create --wait` as an operator would, at {@link OPERATOR_NICENESS}: `nice`
- * adds to the generator's own niceness (see bench/decoupling.sh), hence the difference.
+ * What `triplane backup create STORE --wait --json` does, through the API: asks for a backup,
+ * follows the operation once a second until it has ended, then reads the backup. Runs in the
+ * operator client; times are epoch milliseconds.
  */
-function runBackup(): Promise<BackupOutcome> {
-  const t0 = performance.now();
-  const argv = ['./triplane', 'backup', 'create', store, '--wait', '--json', '--data-dir', dataDir];
-  const child = spawn('nice', ['-n', String(OPERATOR_NICENESS - getPriority()), ...argv], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  backupChild = child;
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d;
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d;
-  });
-  return new Promise((done) => {
-    child.on('close', (exit) => {
-      backupChild = undefined;
-      let backup: BackupOutcome['backup'];
-      try {
-        backup = (JSON.parse(out) as { backup: BackupOutcome['backup'] }).backup;
-      } catch {
-        backup = undefined;
-      }
-      const end = performance.now();
-      done({ startMs: t0, endMs: end, wallMs: end - t0, exit, backup, stderr: err.trim() });
+async function backupViaApi(): Promise<BackupOutcome> {
+  const t0 = epochNow();
+  const api = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
+    const r = await request(`${opt.api}${path}`, {
+      method,
+      dispatcher: control,
+      headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
     });
-  });
+    const text = await r.body.text();
+    if (r.statusCode >= 400) throw new Error(`${method} ${path}: HTTP ${r.statusCode} ${text.slice(0, 300)}`);
+    return JSON.parse(text) as T;
+  };
+  let exit: number | null = null;
+  let backup: BackupOutcome['backup'];
+  let stderr = '';
+  try {
+    const op = await api<{ operation: string; backup: { id: string } }>(
+      'POST',
+      `/api/stores/${store}/backups`,
+      {
+        environment: 'production',
+      },
+    );
+    let job: { status: string; error?: string | null };
+    for (;;) {
+      job = await api('GET', `/api/stores/${store}/operations/${op.operation}`);
+      if (job.status === 'succeeded' || job.status === 'failed') break;
+      await sleep(1000);
+    }
+    backup = await api('GET', `/api/stores/${store}/backups/${op.backup.id}`);
+    exit = job.status === 'succeeded' && backup?.verification?.status !== 'failed' ? 0 : 1;
+    if (job.status === 'failed') stderr = `backup failed: ${job.error ?? ''}`;
+  } catch (e) {
+    stderr = (e as Error).message;
+  }
+  const end = epochNow();
+  return { startMs: t0, endMs: end, wallMs: end - t0, exit, backup, stderr };
 }
 
 interface Analytics {
@@ -396,18 +414,28 @@ function autogroup(): string {
   }
 }
 
+/** What the generator and the operator client tell each other. */
+type ToOperator = 'start' | 'stop' | 'backup';
+type FromOperator = { kind: 'loops'; loops: Analytics[] } | { kind: 'backup'; outcome: BackupOutcome };
+
 /**
- * The log-analytics client runs in a process of its own at {@link OPERATOR_NICENESS}, standing for an
- * operator's dashboard or script: reading its answers in the generator would delay the generator's
- * sends, and at the generator's priority it would take CPU the storefront should get. Told by message when a
- * busy window starts ("start") and ends ("stop"); answers "stop" with the loops' figures.
+ * The operator client runs in a process of its own at {@link OPERATOR_NICENESS}: reading answers in
+ * the generator would delay the generator's sends, and at the generator's priority it would take CPU
+ * the storefront should get. Told by message when a busy window starts ("start": the analytics loops
+ * run) and ends ("stop": answered with the loops' figures), and to take a backup ("backup": answered
+ * with its outcome).
  */
-function analyticsClient(): void {
+function operatorClient(): void {
   lowerOwnPriority(OPERATOR_NICENESS);
   let loops: Analytics[] = [];
   let running: Promise<void>[] = [];
   let busy = false;
-  process.on('message', (m: 'start' | 'stop') => {
+  const send = (m: FromOperator) => process.send?.(m);
+  process.on('message', (m: ToOperator) => {
+    if (m === 'backup') {
+      void backupViaApi().then((outcome) => send({ kind: 'backup', outcome }));
+      return;
+    }
     if (m === 'start') {
       busy = true;
       loops = Array.from({ length: Number(opt.analytics) }, (_, i) => ({
@@ -421,25 +449,48 @@ function analyticsClient(): void {
       return;
     }
     busy = false;
-    void Promise.all(running).then(() => process.send?.(loops));
+    void Promise.all(running).then(() => send({ kind: 'loops', loops }));
   });
   process.on('disconnect', () => process.exit(0));
 }
 
-/** Starts the analytics client; `window()` runs its loops until the returned function is called. */
-function startAnalyticsClient(): { child: ChildProcess; window: () => () => Promise<Analytics[]> } {
-  const child = fork(process.argv[1]!, [...process.argv.slice(2), '--analytics-client'], {
+/**
+ * Starts the operator client. `window()` runs its analytics loops until the returned function is
+ * called; `backup()` has it take a backup, with times in this process's performance.now().
+ */
+function startOperatorClient(): {
+  child: ChildProcess;
+  window: () => () => Promise<Analytics[]>;
+  backup: () => Promise<BackupOutcome>;
+} {
+  const child = fork(process.argv[1]!, [...process.argv.slice(2), '--operator-client'], {
     execArgv: process.execArgv,
   });
+  const next = <K extends FromOperator['kind']>(kind: K) =>
+    new Promise<Extract<FromOperator, { kind: K }>>((done) => {
+      const on = (m: FromOperator) => {
+        if (m.kind !== kind) return;
+        child.off('message', on);
+        done(m as Extract<FromOperator, { kind: K }>);
+      };
+      child.on('message', on);
+    });
   return {
     child,
     window: () => {
-      child.send('start');
-      return () =>
-        new Promise((done) => {
-          child.once('message', (loops) => done(loops as Analytics[]));
-          child.send('stop');
-        });
+      child.send('start' satisfies ToOperator);
+      return async () => {
+        const answer = next('loops');
+        child.send('stop' satisfies ToOperator);
+        return (await answer).loops;
+      };
+    },
+    backup: async () => {
+      const answer = next('backup');
+      child.send('backup' satisfies ToOperator);
+      const o = (await answer).outcome;
+      const local = (epoch: number) => epoch - performance.timeOrigin;
+      return { ...o, startMs: local(o.startMs), endMs: local(o.endMs) };
     },
   };
 }
@@ -485,8 +536,7 @@ async function readProc(pid: number): Promise<Proc | undefined> {
 }
 function roots(): Map<number, string> {
   const m = new Map<number, string>([[process.pid, 'load generator']]);
-  if (analyticsPid) m.set(analyticsPid, 'log analytics client');
-  if (backupChild?.pid) m.set(backupChild.pid, 'backup CLI');
+  if (operatorPid) m.set(operatorPid, 'operator client (backups, analytics)');
   const add = (file: string, name: string) => {
     const pid = runningPid(file);
     if (pid) m.set(pid, name);
@@ -585,18 +635,15 @@ const pad = (cols: readonly string[], widths: readonly number[]) =>
   cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
 
 async function main(): Promise<void> {
-  // The analytics client goes with the generator (its IPC channel closes); the backup CLI is told.
-  const stopSignals = () => {
-    backupChild?.kill('SIGTERM');
-    process.exit(130);
-  };
+  // The operator client goes with the generator (its IPC channel closes).
+  const stopSignals = () => process.exit(130);
   process.once('SIGTERM', stopSignals);
   process.once('SIGINT', stopSignals);
 
   await raiseRateLimit();
   for (let i = 0; i < SESSIONS; i++) sessions.push(await newSession());
-  const client = startAnalyticsClient();
-  analyticsPid = client.child.pid;
+  const client = startOperatorClient();
+  operatorPid = client.child.pid;
   const loadBefore = loadavg();
   const stopCpu = sampleCpu();
   phase = 'warmup';
@@ -613,7 +660,7 @@ async function main(): Promise<void> {
 
     phase = `busy-${r}`;
     const stopAnalytics = client.window();
-    const [outcome] = await Promise.all([withBackup ? runBackup() : undefined, sleep(windowMs)]);
+    const [outcome] = await Promise.all([withBackup ? client.backup() : undefined, sleep(windowMs)]);
     const loops = stopAnalytics();
     if (outcome) backups.push(outcome);
     phase = 'settle';
@@ -821,12 +868,11 @@ const phaseWallMs = new Map<string, number>();
   }, 20).unref();
 }
 
-if (opt['analytics-client']) analyticsClient();
+if (opt['operator-client']) operatorClient();
 else
   main().then(
     () => process.exit(0),
     (e: unknown) => {
-      backupChild?.kill('SIGTERM');
       process.stderr.write(`decoupling: ${(e as Error).stack ?? String(e)}\n`);
       process.exit(1);
     },
