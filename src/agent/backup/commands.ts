@@ -11,9 +11,9 @@ export const BACKUP_NICENESS = 19;
  * Lowest niceness, idle I/O class, and the idle scheduling policy. Niceness alone ranks who gets the
  * CPU, but a nice-19 task that holds a core keeps it until its slice ends when a storefront process
  * wakes there; a request crosses the edge, Varnish, nginx, PHP-FPM, Redis and MariaDB, and may wait
- * so at each. The kernel preempts a SCHED_IDLE task at once for any normal one (a 2 ms task woken 50
- * times a second beside two busy loops: p99 2.4 ms alone, 5.2 ms beside nice-19 loops, 2.1 ms beside
- * SCHED_IDLE ones). `chrt` is in util-linux, which every Debian system and image has.
+ * so at each. The kernel preempts a SCHED_IDLE task at once for any normal one (bench/wakeup-latency.ts:
+ * a 2 ms task woken 50 times a second beside two busy loops, p99 2.4 ms alone, 5.7 ms beside nice-19
+ * loops, 2.2 ms beside SCHED_IDLE ones). `chrt` is in util-linux, which every Debian system and image has.
  */
 const LOW_PRIORITY = [
   'nice',
@@ -147,8 +147,8 @@ export function databaseDrop(u: StoreUser, container: string, db: string): Comma
 }
 
 // Asks every 0.2 s inside the container until the server answers or $1 tries have failed. One
-// `podman exec` for the whole wait: each exec starts Podman, conmon and the OCI runtime, and process
-// starts are kernel work that even the lowest priority does not keep from the storefront's cores.
+// `podman exec` for the whole wait, not one per try: each exec starts Podman, conmon and the OCI
+// runtime, CPU and kernel work on the cores the storefront uses.
 const READY_LOOP =
   'i=0; until mariadb-admin ping 2>/dev/null | grep -q "is alive"; do i=$((i+1)); [ "$i" -ge "$1" ] && exit 1; sleep 0.2; done';
 
