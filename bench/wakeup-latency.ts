@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { LOWEST_PRIORITY } from '../src/contracts/priority.ts';
 
 const { values: opt } = parseArgs({
   options: { seconds: { type: 'string', default: '20' }, rounds: { type: 'string', default: '2' } },
@@ -23,7 +24,6 @@ const PERIOD_MS = 20;
 const WORK_MS = 2;
 
 const LOOP = 'for (;;) {}';
-const LOWEST = ['nice', '-n', '19', 'ionice', '-c', '3', 'chrt', '--idle', '0'];
 const SCRATCH = join(tmpdir(), `tp-wakeup-${process.pid}.bin`);
 const perCore = (argv: string[]) => Array.from({ length: availableParallelism() }, () => argv);
 /** Each case: a name and the commands that run beside the probe (one process each). */
@@ -35,20 +35,23 @@ const CASES: readonly (readonly [string, string[][]])[] = [
     'disk writer, lowest',
     [
       [
-        ...LOWEST,
+        ...LOWEST_PRIORITY,
         'sh',
         '-c',
         `while :; do dd if=/dev/zero of=${SCRATCH} bs=1M count=150 conv=fsync status=none; done`,
       ],
     ],
   ],
-  ['node starts, lowest', [[...LOWEST, 'sh', '-c', `while :; do ${process.execPath} -e 0; done`]]],
-  ['podman starts, lowest', [[...LOWEST, 'sh', '-c', 'while :; do podman --version >/dev/null; done']]],
+  ['node starts, lowest', [[...LOWEST_PRIORITY, 'sh', '-c', `while :; do ${process.execPath} -e 0; done`]]],
+  [
+    'podman starts, lowest',
+    [[...LOWEST_PRIORITY, 'sh', '-c', 'while :; do podman --version >/dev/null; done']],
+  ],
   [
     'alloc+free 640 MB, lowest',
     [
       [
-        ...LOWEST,
+        ...LOWEST_PRIORITY,
         process.execPath,
         '-e',
         'const a = []; setInterval(() => { a.length = 0; for (let i = 0; i < 40; i++) a.push(Buffer.alloc(16 << 20)); }, 300);',

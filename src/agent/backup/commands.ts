@@ -1,3 +1,4 @@
+import { LOWEST_PRIORITY, MANAGEMENT_NICENESS } from '../../contracts/priority.ts';
 import type { Command } from '../executor.ts';
 import { podman } from '../podman/argv.ts';
 import type { StoreUser } from '../podman/types.ts';
@@ -5,27 +6,7 @@ import type { StoreUser } from '../podman/types.ts';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Niceness of backup work: the lowest, so it only takes CPU the storefront leaves. */
-export const BACKUP_NICENESS = 19;
-
-/**
- * Lowest niceness, idle I/O class, and the idle scheduling policy. Niceness alone ranks who gets the
- * CPU, but a nice-19 task that holds a core keeps it until its slice ends when a storefront process
- * wakes there; a request crosses the edge, Varnish, nginx, PHP-FPM, Redis and MariaDB, and may wait
- * so at each. The kernel preempts a SCHED_IDLE task at once for any normal one (bench/wakeup-latency.ts:
- * a 2 ms task woken 50 times a second beside two busy loops, p99 2.4 ms alone, 5.7 ms beside nice-19
- * loops, 2.2 ms beside SCHED_IDLE ones). `chrt` is in util-linux, which every Debian system and image has.
- */
-const LOW_PRIORITY = [
-  'nice',
-  '-n',
-  String(BACKUP_NICENESS),
-  'ionice',
-  '-c',
-  '3',
-  'chrt',
-  '--idle',
-  '0',
-] as const;
+export const BACKUP_NICENESS = MANAGEMENT_NICENESS;
 
 /**
  * Runs a command at the lowest CPU priority and policy and in the idle I/O class. Podman's conmon
@@ -33,7 +14,7 @@ const LOW_PRIORITY = [
  * through `podman exec` are bounded too — also where rootless Podman cannot apply cgroup limits.
  */
 export function bounded(cmd: Command): Command {
-  return { ...cmd, argv: [...LOW_PRIORITY, ...cmd.argv] };
+  return { ...cmd, argv: [...LOWEST_PRIORITY, ...cmd.argv] };
 }
 
 /** Where a store's restic repository lives and how to open it. */
@@ -124,7 +105,7 @@ export const DUMP_OPTIONS = [
 /** Dumps database `db` from `container` (as the container's root, over its socket) into `outFile`. */
 export function databaseDump(u: StoreUser, container: string, db: string, outFile: string): Command {
   return bounded(
-    podman(u, ['exec', container, ...LOW_PRIORITY, 'mariadb-dump', ...DUMP_OPTIONS, '--databases', db], {
+    podman(u, ['exec', container, ...LOWEST_PRIORITY, 'mariadb-dump', ...DUMP_OPTIONS, '--databases', db], {
       stdoutFile: outFile,
       timeoutMs: 6 * 3600_000,
     }),

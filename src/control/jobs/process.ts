@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { LOWEST_PRIORITY, MANAGEMENT_NICENESS } from '../../contracts/priority.ts';
 import { openState } from '../state/index.ts';
 import { BACKUP_SCHEDULE, backupHandlers, keyFileIn } from './backups/index.ts';
 import { BUILTIN_SCHEDULE, builtinHandlers } from './builtin.ts';
@@ -10,14 +11,13 @@ import { Scheduler } from './schedule.ts';
  * Niceness of the jobs process: the lowest, below anything that serves requests. `nice` adds to the
  * niceness it starts from, so under a control plane already at 19 this keeps the jobs at 19.
  */
-export const JOBS_NICENESS = 19;
+export const JOBS_NICENESS = MANAGEMENT_NICENESS;
 
 /**
- * The command line that starts the jobs process away from the serving path: lowest CPU priority
- * (`nice`), idle-class disk I/O (`ionice -c 3`) and the idle scheduling policy (`chrt --idle`: the
- * kernel takes the core from it at once when a storefront process wakes, where a nice-19 process
- * could finish its slice first), so a backup or a log rollup only takes what the storefront leaves.
- * `node` is the Node.js binary with its loader flags, `entry` the CLI script.
+ * The command line that starts the jobs process away from the serving path, as management work
+ * (`LOWEST_PRIORITY`: lowest niceness, idle-class disk I/O, idle scheduling policy), so a backup or a
+ * log rollup only takes what the storefront leaves. `node` is the Node.js binary with its loader
+ * flags, `entry` the CLI script.
  */
 export function jobsCommand(o: {
   node: readonly string[];
@@ -26,15 +26,7 @@ export function jobsCommand(o: {
   databaseUrl?: string;
 }): string[] {
   return [
-    'nice',
-    '-n',
-    String(JOBS_NICENESS),
-    'ionice',
-    '-c',
-    '3',
-    'chrt',
-    '--idle',
-    '0',
+    ...LOWEST_PRIORITY,
     ...o.node,
     o.entry,
     'jobs',
