@@ -168,6 +168,9 @@ export function planStoreUser(store: string, facts: StoreUserFacts): HostStep[] 
   return steps;
 }
 
+const RESET_RETRIED =
+  'for n in 1 2; do podman system reset --force && exit 0; sleep 1; done; exec podman system reset --force';
+
 /**
  * Steps that delete a store user and everything it owns. Containers are removed by Podman first:
  * processes running as a subordinate uid would survive killing the user's own processes. The
@@ -184,7 +187,11 @@ export function planStoreUserRemoval(facts: StoreUserFacts): HostStep[] {
       commands: [
         // Podman keeps its state under the runtime directory; after a reboot it must be recreated.
         privateDirCommand(target.runtimeDir, target.uid, target.gid),
-        asStoreUser(target, ['podman', 'system', 'reset', '--force'], { timeoutMs: 300_000 }),
+        // Tried up to three times: a container's cleanup process (conmon runs `podman container
+        // cleanup` after the container ends) can still write an event under the runtime directory
+        // while reset empties it, and reset then fails with "directory not empty". The last try's
+        // exit code and every try's output are what the caller sees.
+        asStoreUser(target, ['sh', '-c', RESET_RETRIED], { timeoutMs: 300_000 }),
       ],
     },
     {

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ProcessExecutor } from '../executor.ts';
 import { HostError } from './errors.ts';
 import {
   accountProbes,
@@ -176,7 +180,15 @@ describe('planStoreUserRemoval', () => {
           'containers',
           [
             ['install', '-d', '-m', '0700', '-o', '1002', '-g', '1003', '/run/user/1002'],
-            ['runuser', '-u', 'tp-demo', '--', 'podman', 'system', 'reset', '--force'],
+            [
+              'runuser',
+              '-u',
+              'tp-demo',
+              '--',
+              'sh',
+              '-c',
+              'for n in 1 2; do podman system reset --force && exit 0; sleep 1; done; exec podman system reset --force',
+            ],
           ],
         ],
         [
@@ -203,6 +215,38 @@ describe('planStoreUserRemoval', () => {
         ],
       ],
     );
+  });
+
+  it('resets Podman again when a try fails, and reports the last try when all fail', async () => {
+    const reset = planStoreUserRemoval(ready)[0]!.commands[1]!;
+    const script = reset.argv[reset.argv.indexOf('-c') + 1]!;
+    const dir = mkdtempSync(join(tmpdir(), 'tp-reset-'));
+    try {
+      // A stand-in podman that fails as a racing cleanup process makes it fail, until try `ok`.
+      const run = (ok: number) => {
+        writeFileSync(
+          join(dir, 'podman'),
+          `#!/bin/sh\nn=$(cat ${dir}/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${dir}/n\n` +
+            `[ $n -ge ${ok} ] && exit 0\necho "try $n: directory not empty" >&2; exit 125\n`,
+          { mode: 0o755 },
+        );
+        rmSync(join(dir, 'n'), { force: true });
+        return new ProcessExecutor().run({
+          argv: ['sh', '-c', script],
+          env: { PATH: `${dir}:/usr/bin:/bin` },
+          okExitCodes: [0, 125],
+        });
+      };
+      const second = await run(2);
+      assert.equal(second.exitCode, 0);
+      assert.equal(readFileSync(join(dir, 'n'), 'utf8').trim(), '2');
+      const never = await run(99);
+      assert.equal(never.exitCode, 125);
+      assert.equal(readFileSync(join(dir, 'n'), 'utf8').trim(), '3');
+      assert.match(never.stderr, /try 1: .*\n.*try 2: .*\n.*try 3: directory not empty/s);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
