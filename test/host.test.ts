@@ -87,6 +87,13 @@ describe('host preparation on this machine', { skip }, () => {
   });
 });
 
+/** Kills every process of a uid and waits until none is left but zombies. */
+async function killAll(uid: number): Promise<void> {
+  await sh(
+    `pkill --signal KILL -u ${uid}; for i in $(seq 50); do ps -o stat= -u ${uid} | grep -qv '^Z' || break; sleep 0.1; done`,
+  );
+}
+
 describe('store users on this machine', { skip }, () => {
   let user: StoreUser;
 
@@ -134,12 +141,62 @@ describe('store users on this machine', { skip }, () => {
     assert.ok(info.store.graphRoot.startsWith(`${user.home}/`), info.store.graphRoot);
   });
 
-  it('removeStoreUser deletes the user and all it owned, and a second call only probes', async () => {
+  it('ensureStoreUser gives Podman back to a user whose processes were all killed', async () => {
+    // A container without an image: a root filesystem of sleep and its libraries, owned by the user.
+    const rootfs = `${user.home}/rootfs`;
+    await sh(
+      `mkdir -p ${rootfs} && cp --parents /usr/bin/sleep $(ldd /usr/bin/sleep | grep -o '/[^ ]*') ${rootfs}/ && chown -R ${user.uid}:${user.gid} ${rootfs}`,
+    );
+    const podman = (args: string[], okExitCodes = [0]) =>
+      executor.run(asStoreUser(user, ['podman', ...args], { timeoutMs: 120_000, okExitCodes }));
+    await podman([
+      'run',
+      '-d',
+      '--name',
+      'sleeper',
+      '--network',
+      'none',
+      '--rootfs',
+      rootfs,
+      '/usr/bin/sleep',
+      '600',
+    ]);
+    // GIVEN every process of the user killed (a crash, an OOM kill, a sandbox torn down), while
+    // /run/user/<uid> and /dev/shm keep Podman's state: it refuses to run.
+    await killAll(user.uid);
+    const broken = await podman(['ps'], [0, 1, 125]);
+    assert.notEqual(broken.exitCode, 0);
+    assert.match(broken.stderr, /invalid internal status/);
+    // WHEN the user is prepared again THEN Podman runs, and the container can be started again
+    const recorder = new RecordingExecutor(executor);
+    assert.deepEqual(await ensureStoreUser(recorder, STORE), user);
+    assert.ok(
+      recorder.log.some((c) => c.argv.join(' ').includes('-mindepth 1 -delete')),
+      recorder.log.map((c) => c.argv.join(' ')).join('\n'),
+    );
+    const state = async () =>
+      (await podman(['inspect', '--format', '{{.State.Status}}', 'sleeper'])).stdout.trim();
+    assert.match(await state(), /^(created|exited|stopped)$/);
+    await podman(['start', 'sleeper']);
+    assert.equal(await state(), 'running');
+    // AND a user whose Podman runs is left alone
+    const again = new RecordingExecutor(executor);
+    await ensureStoreUser(again, STORE);
+    assert.deepEqual(again.log, [
+      ...Object.values(storeUserProbes(user.user)),
+      ...Object.values(accountProbes(user.user, user)),
+    ]);
+  });
+
+  it('removeStoreUser deletes the user and all it owned, orphaned Podman state too, and a second call only probes', async () => {
+    // Its container runs (previous test); killing every process leaves Podman's state orphaned.
+    await killAll(user.uid);
     await removeStoreUser(executor, STORE);
     const passwd = await executor.run({ argv: ['getent', 'passwd', user.user], okExitCodes: [0, 2] });
     assert.equal(passwd.exitCode, 2);
     assert.equal(existsSync(user.home), false);
     assert.equal(existsSync(user.runtimeDir), false);
+    assert.equal(existsSync(`/dev/shm/libpod_rootless_lock_${user.uid}`), false);
     assert.doesNotMatch(readFileSync('/etc/subuid', 'utf8'), /^tp-hosttest:/m);
     assert.doesNotMatch(readFileSync('/etc/subgid', 'utf8'), /^tp-hosttest:/m);
     assert.equal(await sh(`pgrep -u ${user.uid} || true`), '');

@@ -18,7 +18,12 @@ export {
 } from './prepare.ts';
 export { probeHost } from './probe.ts';
 export type { HostStep } from './steps.ts';
-export { ensureStoreUser, probeStoreUser, removeStoreUser } from './store-user.ts';
+export {
+  ensureStoreUser,
+  existingStoreUserForPodman,
+  probeStoreUser,
+  removeStoreUser,
+} from './store-user.ts';
 export {
   asStoreUser,
   planStoreUser,

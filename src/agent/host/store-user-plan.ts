@@ -45,6 +45,12 @@ export interface StoreUserFacts {
   /** Text of `~/.config/containers/storage.conf`, or `null` when missing. */
   readonly storageConf: string | null;
   readonly runtimeDir: PathState | null;
+  /**
+   * Whether the runtime directory holds Podman's state (its `libpod/tmp/alive` marker), and how many
+   * processes (zombies aside) run as the user itself. Podman's pause process and every running
+   * container's conmon do: state with none of them left is orphaned.
+   */
+  readonly podmanState: { readonly present: boolean; readonly userProcesses: number };
 }
 
 /** A store's unix user, ready to run rootless Podman. */
@@ -60,6 +66,11 @@ export interface StoreUser {
 /** The runtime directory of a uid; nothing creates it on hosts without systemd-logind. */
 export function runtimeDirOf(uid: number): string {
   return `/run/user/${uid}`;
+}
+
+/** Rootless Podman's lock file for a uid's containers, pods and volumes (in shared memory). */
+export function podmanLockFileOf(uid: number): string {
+  return `/dev/shm/libpod_rootless_lock_${uid}`;
 }
 
 /** The {@link StoreUser} described by facts whose account exists. */
@@ -165,7 +176,56 @@ export function planStoreUser(store: string, facts: StoreUserFacts): HostStep[] 
       commands: [privateDirCommand(runtimeDirOf(uid), uid, gid)],
     });
   }
+  if (isPrivateDir(facts.runtimeDir, uid, gid) && isOrphaned(facts)) {
+    steps.push({
+      id: 'podman-state',
+      why:
+        `${target.runtimeDir} holds Podman state of processes that are all gone (killed, or a restart ` +
+        'that kept /run); Podman refuses to run until it is cleared',
+      commands: [clearOrphanedStateCommand(target, subIdRangeOf(facts.subuids, user, uid))],
+    });
+  }
   return steps;
+}
+
+/** Podman state in the runtime directory with no process of the user left to own it. */
+function isOrphaned(facts: StoreUserFacts): boolean {
+  return facts.podmanState.present && facts.podmanState.userProcesses === 0;
+}
+
+function subIdRangeOf(ranges: readonly SubIdRange[], user: string, uid: number): SubIdRange | undefined {
+  return ranges.find((r) => r.owner === user || r.owner === String(uid));
+}
+
+// Arguments: $1 uid, $2 runtime directory, $3 lock file, $4 and $5 first and last subordinate uid.
+const STILL_OWNED = 'ps -o stat= -u "$1" | grep -qv "^Z" && exit 0';
+const KILL_ORPHANED_CONTAINERS =
+  'ps -e -o pid=,uid= | awk -v lo="$4" -v hi="$5" \'$2 >= lo + 0 && $2 <= hi + 0 { print $1 }\' | xargs -r kill -KILL';
+const CLEAR_STATE = 'find "$2" -mindepth 1 -delete && rm -f "$3"';
+
+/**
+ * Clears a user's orphaned Podman state as a restart does where /run and /dev/shm are tmpfs: the
+ * runtime directory's content and the lock file. Podman then finds no `alive` marker, refreshes its
+ * records (containers become "created") and the supervisor starts them again. Without it every Podman
+ * command of the user fails with "invalid internal status … podman system migrate". Container
+ * processes that run as a subordinate uid outlive their killed conmon; with no conmon left they are
+ * orphans nothing will stop, and are killed. The user's processes (zombies aside) are checked again
+ * first: a Podman command started since the probe makes it all a no-op.
+ */
+function clearOrphanedStateCommand(u: StoreUser, subuids: SubIdRange | undefined): Command {
+  const script = [STILL_OWNED, ...(subuids ? [KILL_ORPHANED_CONTAINERS] : []), CLEAR_STATE].join('; ');
+  return {
+    argv: [
+      'sh',
+      '-c',
+      script,
+      'sh',
+      String(u.uid),
+      u.runtimeDir,
+      podmanLockFileOf(u.uid),
+      ...(subuids ? [String(subuids.start), String(subuids.start + subuids.count - 1)] : []),
+    ],
+  };
 }
 
 const RESET_RETRIED =
@@ -187,6 +247,10 @@ export function planStoreUserRemoval(facts: StoreUserFacts): HostStep[] {
       commands: [
         // Podman keeps its state under the runtime directory; after a reboot it must be recreated.
         privateDirCommand(target.runtimeDir, target.uid, target.gid),
+        // Orphaned state would make the reset fail as it makes every Podman command fail.
+        ...(isOrphaned(facts)
+          ? [clearOrphanedStateCommand(target, subIdRangeOf(facts.subuids, user, target.uid))]
+          : []),
         // Tried up to three times: a container's cleanup process (conmon runs `podman container
         // cleanup` after the container ends) can still write an event under the runtime directory
         // while reset empties it, and reset then fails with "directory not empty". The last try's
@@ -220,6 +284,8 @@ export function planStoreUserRemoval(facts: StoreUserFacts): HostStep[] {
       commands: [
         { argv: ['userdel', '--remove', user] },
         { argv: ['rm', '-rf', '--one-file-system', target.runtimeDir] },
+        // A later user given the same uid would otherwise inherit its locks.
+        { argv: ['rm', '-f', podmanLockFileOf(target.uid)] },
       ],
     },
   ];

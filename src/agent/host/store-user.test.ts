@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,6 +16,7 @@ import { ProcessExecutor } from '../executor.ts';
 import { HostError } from './errors.ts';
 import {
   accountProbes,
+  countLiveProcesses,
   ensureStoreUser,
   parsePasswd,
   parsePathState,
@@ -67,6 +77,7 @@ const ready: StoreUserFacts = {
   home: { mode: 0o700, uid: 1002, gid: 1003 },
   storageConf: STORAGE_CONF,
   runtimeDir: { mode: 0o700, uid: 1002, gid: 1003 },
+  podmanState: { present: true, userProcesses: 3 },
 };
 
 describe('planStoreUser', () => {
@@ -161,6 +172,104 @@ describe('planStoreUser', () => {
     );
   });
 
+  it('clears Podman state that no process of the user is left to own, and only then', () => {
+    const orphaned = { ...ready, podmanState: { present: true, userProcesses: 0 } };
+    const steps = planStoreUser('demo', orphaned);
+    assert.deepEqual(
+      steps.map((s) => [s.id, s.commands.map((c) => c.argv)]),
+      [
+        [
+          'podman-state',
+          [
+            [
+              'sh',
+              '-c',
+              'ps -o stat= -u "$1" | grep -qv "^Z" && exit 0; ' +
+                'ps -e -o pid=,uid= | awk -v lo="$4" -v hi="$5" \'$2 >= lo + 0 && $2 <= hi + 0 { print $1 }\' | xargs -r kill -KILL; ' +
+                'find "$2" -mindepth 1 -delete && rm -f "$3"',
+              'sh',
+              '1002',
+              '/run/user/1002',
+              '/dev/shm/libpod_rootless_lock_1002',
+              '165536',
+              '231071',
+            ],
+          ],
+        ],
+      ],
+    );
+    assert.match(steps[0]!.why, /\/run\/user\/1002 holds Podman state of processes that are all gone/);
+    // Running processes own it; no state, nothing to clear; a runtime directory being created
+    // first (its state is looked at in the next round).
+    assert.deepEqual(
+      planStoreUser('demo', { ...ready, podmanState: { present: false, userProcesses: 0 } }),
+      [],
+    );
+    assert.deepEqual(planStoreUser('demo', ready), []);
+    assert.deepEqual(
+      planStoreUser('demo', { ...orphaned, runtimeDir: null }).map((s) => s.id),
+      ['runtime-dir'],
+    );
+  });
+
+  it('the clearing command kills orphaned container processes and empties the state, unless a process of the user runs', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to run a process as another uid');
+    // Ids far above any real user's: nothing else on the machine runs as them.
+    const [uid, first, last] = [3_900_000, 3_900_001, 3_965_536];
+    const [cmd] = planStoreUser('demo', {
+      ...ready,
+      account: { uid, gid: uid, home: '/home/tp-demo' },
+      home: { mode: 0o700, uid, gid: uid },
+      runtimeDir: { mode: 0o700, uid, gid: uid },
+      subuids: parseSubIds(`tp-demo:${first}:65536\n`),
+      subgids: parseSubIds(`tp-demo:${first}:65536\n`),
+      podmanState: { present: true, userProcesses: 0 },
+    })[0]!.commands;
+    const dir = mkdtempSync(join(tmpdir(), 'tp-runtime-'));
+    const ex = new ProcessExecutor();
+    // A container process left by a killed conmon: it runs as a subordinate uid.
+    const orphan = spawn('setpriv', [
+      `--reuid=${first + 998}`,
+      `--regid=${first + 998}`,
+      '--clear-groups',
+      'sleep',
+      '60',
+    ]);
+    const ended = new Promise<NodeJS.Signals | null>((done) =>
+      orphan.once('exit', (_code, signal) => done(signal)),
+    );
+    try {
+      const run = (argv: readonly string[]) => {
+        mkdirSync(join(dir, 'run/libpod/tmp'), { recursive: true });
+        writeFileSync(join(dir, 'run/libpod/tmp/alive'), '');
+        writeFileSync(join(dir, 'lock'), '');
+        return ex.run({ argv });
+      };
+      const argv = (owner: number) => [
+        ...cmd!.argv.slice(0, 4),
+        String(owner),
+        join(dir, 'run'),
+        join(dir, 'lock'),
+        String(first),
+        String(last),
+      ];
+      await new Promise((done) => setTimeout(done, 200));
+      // Owned by a running process (this test's own uid): nothing is touched.
+      await run(argv(process.getuid!()));
+      assert.ok(existsSync(join(dir, 'run/libpod/tmp/alive')));
+      assert.ok(existsSync(join(dir, 'lock')));
+      assert.equal(orphan.exitCode, null, 'the container process still runs');
+      // Orphaned: the container process is killed, the state cleared, the directory itself kept.
+      await run(argv(uid));
+      assert.equal(await ended, 'SIGKILL');
+      assert.deepEqual(readdirSync(join(dir, 'run')), []);
+      assert.equal(existsSync(join(dir, 'lock')), false);
+    } finally {
+      orphan.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails for an invalid store name before looking at the facts', () => {
     assert.throws(() => planStoreUser('Demo', ready), { code: 'TP_HOST_INVALID_STORE_NAME' });
   });
@@ -211,8 +320,21 @@ describe('planStoreUserRemoval', () => {
           [
             ['userdel', '--remove', 'tp-demo'],
             ['rm', '-rf', '--one-file-system', '/run/user/1002'],
+            ['rm', '-f', '/dev/shm/libpod_rootless_lock_1002'],
           ],
         ],
+      ],
+    );
+  });
+
+  it('clears orphaned Podman state before the reset, which would fail on it', () => {
+    const steps = planStoreUserRemoval({ ...ready, podmanState: { present: true, userProcesses: 0 } });
+    assert.deepEqual(
+      steps[0]!.commands.map((c) => c.argv.slice(0, 3).join(' ')),
+      [
+        'install -d -m',
+        'sh -c ps -o stat= -u "$1" | grep -qv "^Z" && exit 0; ps -e -o pid=,uid= | awk -v lo="$4" -v hi="$5" \'$2 >= lo + 0 && $2 <= hi + 0 { print $1 }\' | xargs -r kill -KILL; find "$2" -mindepth 1 -delete && rm -f "$3"',
+        'runuser -u tp-demo',
       ],
     );
   });
@@ -247,6 +369,14 @@ describe('planStoreUserRemoval', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('countLiveProcesses', () => {
+  it('counts the processes `ps -o stat=` lists, zombies aside', () => {
+    assert.equal(countLiveProcesses('Ss\nS\nSl\nZ\nR+\nZs\n'), 4);
+    assert.equal(countLiveProcesses(''), 0);
+    assert.equal(countLiveProcesses('Z\n'), 0);
   });
 });
 
@@ -288,6 +418,8 @@ describe('store user probes', () => {
         [probes.home, { stdout: '700 1002 1003\n' }],
         [probes.storageConf, { stdout: STORAGE_CONF }],
         [probes.runtimeDir, { stdout: '700 1002 1003\n' }],
+        [probes.podmanAlive, {}],
+        [probes.userProcesses, { stdout: 'Ss\nSl\n' }],
       ]);
       return [...answers].find(([probe]) => JSON.stringify(probe) === JSON.stringify(cmd))?.[1];
     });
@@ -306,6 +438,8 @@ describe('store user probes', () => {
       'stat --format=%a %u %g /home/tp-demo',
       'runuser -u tp-demo -- cat /home/tp-demo/.config/containers/storage.conf',
       'stat --format=%a %u %g /run/user/1002',
+      'test -e /run/user/1002/libpod/tmp/alive',
+      'ps -o stat= -u 1002',
     ]);
   });
 });
@@ -319,6 +453,7 @@ describe('ensureStoreUser', () => {
         return { stdout: 'tp-demo:x:1002:1003::/home/tp-demo:/usr/sbin/nologin\n' };
       if (line.startsWith('cat /etc/sub')) return { stdout: 'tp-demo:165536:65536\n' };
       if (line.startsWith('stat ')) return { stdout: '700 1002 1003\n' };
+      if (line.startsWith('ps ')) return { stdout: 'S\n' };
       if (line.startsWith('runuser -u tp-demo -- cat ')) {
         return written
           ? { stdout: STORAGE_CONF }
@@ -329,6 +464,28 @@ describe('ensureStoreUser', () => {
     });
     await ensureStoreUser(ex, 'demo');
     assert.equal(written, true);
+  });
+
+  it("clears a user's orphaned Podman state, then finds the user ready", async () => {
+    let cleared = false;
+    const ex = new ScriptedExecutor((cmd) => {
+      const line = cmd.argv.join(' ');
+      if (line.startsWith('getent '))
+        return { stdout: 'tp-demo:x:1002:1003::/home/tp-demo:/usr/sbin/nologin\n' };
+      if (line.startsWith('cat /etc/sub')) return { stdout: 'tp-demo:165536:65536\n' };
+      if (line.startsWith('stat ')) return { stdout: '700 1002 1003\n' };
+      if (line.startsWith('runuser -u tp-demo -- cat ')) return { stdout: STORAGE_CONF };
+      if (line.startsWith('test -e ')) return { exitCode: cleared ? 1 : 0 };
+      if (line.startsWith('ps ')) return { stdout: 'Z\n', exitCode: 0 };
+      if (cmd.argv[0] === 'sh' && line.includes('find "$2" -mindepth 1 -delete')) {
+        cleared = true;
+        return {};
+      }
+      return undefined;
+    });
+    await ensureStoreUser(ex, 'demo');
+    assert.equal(cleared, true);
+    assert.equal(ex.lines.filter((l) => l.startsWith('sh -c ')).length, 1);
   });
 
   it('fails with TP_HOST_USER_FAILED when useradd succeeds without creating the user', async () => {

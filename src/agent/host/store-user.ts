@@ -38,7 +38,18 @@ export function accountProbes(user: string, account: { uid: number; home: string
       `${account.home}/.config/containers/storage.conf`,
     ),
     runtimeDir: probeCommand('stat', '--format=%a %u %g', runtimeDirOf(account.uid)),
+    podmanAlive: probeCommand('test', '-e', `${runtimeDirOf(account.uid)}/libpod/tmp/alive`),
+    // ps exits 1 when the user has no process.
+    userProcesses: probeCommand('ps', '-o', 'stat=', '-u', String(account.uid)),
   };
+}
+
+/**
+ * How many processes `ps -o stat=` listed that are not zombies: a killed process stays one until it
+ * is reaped, and holds nothing.
+ */
+export function countLiveProcesses(psOutput: string): number {
+  return psOutput.split('\n').filter((stat) => stat.trim() !== '' && !stat.trim().startsWith('Z')).length;
 }
 
 /** The uid, gid and home in a `getent passwd` line. */
@@ -74,13 +85,22 @@ export async function probeStoreUser(executor: Executor, store: string): Promise
     subgids: parseSubIds(existing(subgid) ?? ''),
   };
   if (passwd.exitCode !== 0)
-    return { ...ids, account: null, home: null, storageConf: null, runtimeDir: null };
+    return {
+      ...ids,
+      account: null,
+      home: null,
+      storageConf: null,
+      runtimeDir: null,
+      podmanState: { present: false, userProcesses: 0 },
+    };
   const account = parsePasswd(passwd.stdout);
   const probes = accountProbes(user, account);
-  const [home, storageConf, runtimeDir] = await Promise.all([
+  const [home, storageConf, runtimeDir, alive, processes] = await Promise.all([
     executor.run(probes.home),
     executor.run(probes.storageConf),
     executor.run(probes.runtimeDir),
+    executor.run(probes.podmanAlive),
+    executor.run(probes.userProcesses),
   ]);
   return {
     ...ids,
@@ -89,6 +109,10 @@ export async function probeStoreUser(executor: Executor, store: string): Promise
     // Missing or unreadable: either way the user's Podman would not use it.
     storageConf: storageConf.exitCode === 0 ? storageConf.stdout : null,
     runtimeDir: pathState(runtimeDir),
+    podmanState: {
+      present: alive.exitCode === 0,
+      userProcesses: countLiveProcesses(processes.stdout),
+    },
   };
 }
 
@@ -110,6 +134,19 @@ export async function ensureStoreUser(executor: Executor, store: string): Promis
     }
     await runSteps(executor, steps, 'TP_HOST_USER_FAILED');
   }
+}
+
+/**
+ * An existing store user whose Podman can run: read-only probes, and Podman state orphaned by killed
+ * processes cleared (see {@link planStoreUser}); the user is never created. For stopping and removing
+ * a store's containers, which would otherwise fail on that state.
+ */
+export async function existingStoreUserForPodman(executor: Executor, store: string): Promise<StoreUser> {
+  const facts = await probeStoreUser(executor, store);
+  const user = storeUserOf(facts);
+  const clear = facts.account ? planStoreUser(store, facts).filter((s) => s.id === 'podman-state') : [];
+  if (clear.length > 0) await runSteps(executor, clear, 'TP_HOST_USER_FAILED');
+  return user;
 }
 
 /** Deletes a store's user with its containers, home and runtime directory; nothing to do if absent. */

@@ -14,7 +14,7 @@ import {
   volumeRemove,
 } from '../podman/argv.ts';
 import type { StoreUser } from '../podman/types.ts';
-import { existingStoreUser } from '../users.ts';
+import { existingStoreUserForRemoval } from '../users.ts';
 import { names } from './desired.ts';
 import { observeStore } from './observe.ts';
 
@@ -60,7 +60,7 @@ export async function downStore(
 ): Promise<void> {
   const paths = layout(dataDir);
   await withLock(paths.applyLock(store), `store ${store}`, async () => {
-    const u = await existingStoreUser(ex, store);
+    const u = await existingStoreUserForRemoval(ex, store);
     const seen = await observeStore(ex, u);
     if (seen.pods.length > 0) {
       say(`remove ${seen.pods.length} pod(s) of ${store}`);
@@ -90,7 +90,7 @@ export async function destroyStore(
   await downStore(dataDir, ex, store, say);
   const paths = layout(dataDir);
   await withLock(paths.applyLock(store), `store ${store}`, async () => {
-    const u = await existingStoreUser(ex, store);
+    const u = await existingStoreUserForRemoval(ex, store);
     const seen = await observeStore(ex, u);
     const n = names(store);
     const volumes = seen.volumes.filter((v) => v.startsWith(`${store}-`));
