@@ -273,7 +273,15 @@ function snapshotOf(stdout: string): string {
 describe('backups of a store on real MariaDB, Podman and restic', { timeout: 900_000 }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'tp-backup-'));
   const password = randomBytes(24).toString('base64url');
-  const engineAt = (dir: string) => new BackupEngine({ executor: ex, root: join(scratch, dir), password });
+  /** What the main engine reported doing, in order (the agent logs it; bench/decoupling splits by it). */
+  const steps: string[] = [];
+  const engineAt = (dir: string) =>
+    new BackupEngine({
+      executor: ex,
+      root: join(scratch, dir),
+      password,
+      onProgress: dir === 'main' ? (step) => steps.push(step) : undefined,
+    });
   const engine = engineAt('main');
   let source: StoreTarget;
   let copy: StoreTarget | undefined;
@@ -363,6 +371,20 @@ describe('backups of a store on real MariaDB, Podman and restic', { timeout: 900
     assert.equal(v.tables, 4);
     assert.equal(v.rows, 0 + 3 + 7 + 5);
     assert.equal(v.mediaFiles, SEED_MEDIA_FILES);
+    assert.deepEqual(steps, [
+      'dumping the database',
+      'reading the media volume',
+      'writing the snapshot',
+      'checking the repository',
+      'restoring the snapshot',
+      'checking the restored dump',
+      'checking the media',
+      'starting a throwaway database',
+      'loading the dump into the throwaway database',
+      'dumping the restored copy',
+      'comparing the restored copy',
+      'removing the throwaway database',
+    ]);
 
     // WHEN rows change, rows go, a table goes, a table comes, and media files change
     await sql(

@@ -1,5 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import type { DumpDigest, MediaManifest } from '../../contracts/backup.ts';
+import type { Command, Executor } from '../executor.ts';
+import { bounded } from './commands.ts';
 
 /** A digest to take: of a dump file (per-table rows and checksums) or of a media tree. */
 export type DigestJob =
@@ -8,44 +10,30 @@ export type DigestJob =
 
 type Result<J extends DigestJob> = J extends { kind: 'dump' } ? DumpDigest : MediaManifest;
 
-const ENTRY = new URL('./digest-thread.ts', import.meta.url).href;
+const MAIN = fileURLToPath(new URL('./digest-main.ts', import.meta.url));
 
-// A worker thread does not inherit the loader hooks that let the agent run TypeScript: it registers
-// tsx itself before importing its entry.
-function bootstrap(): string {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY)}); })`;
-}
+/** Node as the agent runs: its executable and flags (the TypeScript loader among them). */
+export const AGENT_NODE: readonly string[] = Object.freeze([process.execPath, ...process.execArgv]);
 
 /**
- * Runs a digest in a worker thread at backup priority and returns it with the niceness the thread
- * ran at. Hashing a dump and the media is the one part of a backup that runs in the agent's own
- * process; at the agent's priority it would take CPU from the storefront as an equal, and on the
- * main thread it would stall the agent's converge and supervise loops for as long.
+ * The command that takes a digest: a Node process of its own at the lowest CPU and I/O priority and
+ * the idle policy, as every other command of a backup. Hashing a dump and the media is CPU work of
+ * the size of the data; in the agent's process it would run at the agent's priority, an equal of the
+ * storefront, and a thread of it can be given a niceness but not the idle policy (Node has no call
+ * for it), so it would still hold a core against a storefront process woken there until its slice
+ * ends (bench/wakeup-latency.ts). The result is JSON on standard output.
  */
-export function digestInThread<J extends DigestJob>(
+export function digestCommand(job: DigestJob, node: readonly string[] = AGENT_NODE): Command {
+  const args = job.kind === 'dump' ? ['dump', job.path, job.database] : ['media', job.root];
+  return bounded({ argv: [...node, MAIN, ...args], timeoutMs: 6 * 3600_000 });
+}
+
+/** Takes a digest with {@link digestCommand}. */
+export async function digest<J extends DigestJob>(
+  ex: Executor,
   job: J,
-): Promise<{ result: Result<J>; niceness: number }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(bootstrap(), { eval: true, workerData: job });
-    let answered = false;
-    worker.once('message', (m: { result: Result<J>; niceness: number }) => {
-      answered = true;
-      resolve(m);
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (!answered) reject(new Error(`the digest thread exited with code ${code} before answering`));
-    });
-  });
-}
-
-/** Per-table rows and checksums of a dump file, digested at backup priority. */
-export async function digestDump(path: string, database: string): Promise<DumpDigest> {
-  return (await digestInThread({ kind: 'dump', path, database })).result;
-}
-
-/** The media manifest of a tree, digested at backup priority. */
-export async function digestMedia(root: string): Promise<MediaManifest> {
-  return (await digestInThread({ kind: 'media', root })).result;
+  node: readonly string[] = AGENT_NODE,
+): Promise<Result<J>> {
+  const r = await ex.run(digestCommand(job, node));
+  return JSON.parse(r.stdout) as Result<J>;
 }

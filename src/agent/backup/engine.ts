@@ -6,6 +6,7 @@ import {
   BackupManifest,
   type BackupTaken,
   type DumpDigest,
+  type MediaManifest,
   type Verification,
 } from '../../contracts/backup.ts';
 import type { EnvironmentName } from '../../contracts/fleet.ts';
@@ -35,7 +36,7 @@ import {
   verifierTmpfsBytes,
   volumeMountpoint,
 } from './commands.ts';
-import { digestDump, digestMedia } from './digest.ts';
+import { digest } from './digest.ts';
 import { compareDumps } from './dump.ts';
 import { compareMedia } from './media.ts';
 import { expiredSnapshots, type SnapshotInfo } from './retention.ts';
@@ -80,6 +81,8 @@ export interface BackupEngineOptions {
   /** `/etc/subuid` and `/etc/subgid`, read when media moves between store users. */
   readonly subIdFiles?: { readonly uid: string; readonly gid: string };
   readonly onProgress?: (step: string) => void;
+  /** How to start Node for the digests. @default the agent's own executable and flags */
+  readonly node?: readonly string[];
 }
 
 /** The tag that selects a store's snapshots. */
@@ -141,7 +144,7 @@ export class BackupEngine {
       this.progress('dumping the database');
       const dumpFile = join(staging, 'database.sql');
       await this.o.executor.run(databaseDump(t.user, t.databaseContainer, t.databaseName, dumpFile));
-      const database = await digestDump(dumpFile, t.databaseName);
+      const database = await this.digestDump(dumpFile, t.databaseName);
       if (!database.complete)
         throw new BackupError(
           'TP_BACKUP_DUMP',
@@ -150,7 +153,7 @@ export class BackupEngine {
         );
       this.progress('reading the media volume');
       const mount = await this.mountpoint(t.user, t.mediaVolume);
-      const media = await digestMedia(mount);
+      const media = await this.digestMedia(mount);
       const manifest: BackupManifest = {
         format: 1,
         store,
@@ -283,8 +286,11 @@ export class BackupEngine {
         problems.push(`backup.json: ${(e as Error).message}`);
         return done();
       }
+      this.progress('checking the restored dump');
       const dumpFile = join(staged, 'database.sql');
-      const dump = existsSync(dumpFile) ? await digestDump(dumpFile, manifest.database.database) : undefined;
+      const dump = existsSync(dumpFile)
+        ? await this.digestDump(dumpFile, manifest.database.database)
+        : undefined;
       if (!dump) problems.push('database.sql: missing from the snapshot');
       else if (dump.sha256 !== manifest.database.sha256)
         problems.push(
@@ -294,12 +300,13 @@ export class BackupEngine {
 
       this.progress('checking the media');
       const mediaDir = join(restored, mediaPath(snap));
-      const media = existsSync(mediaDir) ? await digestMedia(mediaDir) : { files: 0, bytes: 0, entries: [] };
+      const media = existsSync(mediaDir)
+        ? await this.digestMedia(mediaDir)
+        : { files: 0, bytes: 0, entries: [] };
       mediaFiles = media.files;
       problems.push(...compareMedia(manifest.media, media));
 
       if (dump) {
-        this.progress('loading the dump into a throwaway database');
         const loaded = await this.loadIntoVerifier(
           via,
           verifier,
@@ -316,6 +323,7 @@ export class BackupEngine {
       }
       return done();
     } finally {
+      this.progress('removing the throwaway database');
       await this.attempt(() => this.o.executor.run(containerRemoveNow(via.user, verifier)));
       await rm(scratch, { recursive: true, force: true });
     }
@@ -342,7 +350,7 @@ export class BackupEngine {
           { backup: manifest.database.database, target: t.databaseName },
         );
       const dumpFile = join(staged, 'database.sql');
-      const dump = await digestDump(dumpFile, manifest.database.database);
+      const dump = await this.digestDump(dumpFile, manifest.database.database);
       if (dump.sha256 !== manifest.database.sha256 || !dump.complete)
         throw new BackupError(
           'TP_BACKUP_DUMP',
@@ -424,6 +432,7 @@ export class BackupEngine {
     redumpFile: string,
     manifest: BackupManifest,
   ): Promise<DumpDigest | string> {
+    this.progress('starting a throwaway database');
     const run = await this.attempt(() =>
       this.o.executor.run(
         verifierRun(
@@ -438,13 +447,24 @@ export class BackupEngine {
     if (run) return `verifier: cannot start a throwaway MariaDB from ${via.image}: ${run}`;
     const ready = await this.o.executor.run(databaseWaitReady(via.user, name, 60));
     if (ready.exitCode !== 0) return 'verifier: the throwaway MariaDB did not start within 60 s';
+    this.progress('loading the dump into the throwaway database');
     const load = await this.attempt(() => this.o.executor.run(databaseLoad(via.user, name, dumpFile)));
     if (load) return `database: the dump does not load into a fresh MariaDB: ${load}`;
+    this.progress('dumping the restored copy');
     const redump = await this.attempt(() =>
       this.o.executor.run(databaseDump(via.user, name, manifest.database.database, redumpFile)),
     );
     if (redump) return `database: the restored copy cannot be dumped: ${redump}`;
-    return digestDump(redumpFile, manifest.database.database);
+    this.progress('comparing the restored copy');
+    return this.digestDump(redumpFile, manifest.database.database);
+  }
+
+  private digestDump(path: string, database: string): Promise<DumpDigest> {
+    return digest(this.o.executor, { kind: 'dump', path, database }, this.o.node);
+  }
+
+  private digestMedia(root: string): Promise<MediaManifest> {
+    return digest(this.o.executor, { kind: 'media', root }, this.o.node);
   }
 
   private async mountpoint(u: StoreUser, volume: string): Promise<string> {
