@@ -8,7 +8,7 @@
 // log-analytics loops against the control API — and reports each window, the pooled idle and busy
 // figures, and busy/idle ratios.
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { getPriority, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -675,6 +675,23 @@ async function main(): Promise<void> {
   report(backups, analytics, loadBefore, loadAfter);
 }
 
+/**
+ * The steps the agent logged while it took and verified the backups ("task progress" lines of its
+ * log, epoch-millisecond times), in this process's performance.now().
+ */
+function backupSteps(): { at: number; step: string }[] {
+  const log = layout(dataDir).agentLog;
+  if (!existsSync(log)) return [];
+  const steps: { at: number; step: string }[] = [];
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (!line.includes('"task progress"')) continue;
+    const o = JSON.parse(line) as { time?: number; step?: string; op?: string };
+    if (typeof o.time !== 'number' || typeof o.step !== 'string' || !o.op?.startsWith('backup.')) continue;
+    steps.push({ at: o.time - performance.timeOrigin, step: o.step });
+  }
+  return steps.sort((a, b) => a.at - b.at);
+}
+
 function report(
   backups: readonly BackupOutcome[],
   analytics: readonly Analytics[],
@@ -757,6 +774,36 @@ function report(
       const sum = summarise(list);
       out.push(
         `${row(`busy:${st}`, sum, st === 'after' ? Number.NaN : stageSecs(st))}  p99/idle ${(sum.p99 / idle.p99).toFixed(2)}`,
+      );
+    }
+  }
+  // Finer: by the step the agent was at (its log), from the request for the backup to its end.
+  // Before the first step the control plane is scheduling the task; after the last, it records it.
+  const steps = backupSteps();
+  if (backups.length > 0 && steps.length > 0) {
+    const byStep = new Map<string, { list: Sample[]; ms: number }>();
+    const at = (name: string) => {
+      const e = byStep.get(name) ?? { list: [], ms: 0 };
+      byStep.set(name, e);
+      return e;
+    };
+    backups.forEach((b, i) => {
+      const mine = steps.filter((s) => s.at >= b.startMs && s.at <= b.endMs);
+      const bounds = [{ at: b.startMs, step: '(asked, not started)' }, ...mine, { at: b.endMs, step: '' }];
+      for (let k = 0; k + 1 < bounds.length; k++) at(bounds[k]!.step).ms += bounds[k + 1]!.at - bounds[k]!.at;
+      for (const smp of samples) {
+        if (smp.phase !== `busy-${i + 1}` || smp.at < b.startMs || smp.at > b.endMs) continue;
+        const last = bounds.filter((s) => s.at <= smp.at).at(-1)!;
+        at(last.step).list.push(smp);
+      }
+    });
+    out.push('');
+    out.push("busy by backup step (the agent's log), all rounds together");
+    for (const [name, e] of byStep) {
+      if (e.list.length === 0) continue;
+      const sum = summarise(e.list);
+      out.push(
+        `${row(name.slice(0, 10), sum, e.ms / 1000)}  p99/idle ${(sum.p99 / idle.p99).toFixed(2)}  ${name}`,
       );
     }
   }
