@@ -3,8 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import type { DesiredStore } from '../../contracts/fleet.ts';
 import { layout, readJson, type StoreRecord } from '../datadir.ts';
-import { AgentError } from '../errors.ts';
-import { RecordingExecutor } from '../executor.ts';
+import { AgentError, CommandError } from '../errors.ts';
+import { type Executor, RecordingExecutor } from '../executor.ts';
 import { applyStack } from '../stack/apply.ts';
 import { RemoteAgent, type RemoteAgentOptions } from './agent.ts';
 import type { ApplyFn } from './converge.ts';
@@ -362,4 +362,46 @@ test('supervisor passes never run while a store is being applied', async (t) => 
       during.filter((a) => a.includes('healthcheck run')),
       [],
     );
+});
+
+test('after a failed supervisor pass the store users are prepared again before the next one', async (t) => {
+  const f = await fixture(t, { real: true });
+  let failing = false;
+  const prepared: string[] = [];
+  // Stands for a user whose Podman fails until it is prepared again (its state orphaned).
+  const executor: Executor = {
+    run: async (cmd) => {
+      if (failing && cmd.argv.includes('healthcheck'))
+        throw new CommandError(
+          'TP_CMD_FAILED',
+          'invalid internal status',
+          cmd.argv,
+          125,
+          '',
+          'invalid internal status',
+        );
+      return f.podman.run(cmd);
+    },
+  };
+  const agent = f.make({
+    executor,
+    ensureUser: async (s) => {
+      prepared.push(s);
+      failing = false;
+      return testUser(s, f.dirs.home);
+    },
+  });
+  await agent.start();
+  f.cp.publish(nodeDesired(1, [f.shop(1)]));
+  await f.cp.until('version 1 applied', () => readApplied(f.dirs.dataDir).shop?.stackVersion === 1);
+  await f.cp.until('a supervisor pass', () => f.podman.log.some((a) => a.includes('healthcheck run')));
+  const before = prepared.length;
+  failing = true;
+  await f.cp.until('a failed pass', () => agent.stats().supervisorFailures > 0);
+  await f.cp.until('the user prepared again', () => prepared.length > before);
+  assert.equal(failing, false);
+  const passes = f.podman.log.length;
+  await f.cp.until('passes go on', () =>
+    f.podman.log.slice(passes).some((a) => a.includes('healthcheck run')),
+  );
 });

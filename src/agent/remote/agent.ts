@@ -272,6 +272,9 @@ export class RemoteAgent {
         // The next pass tries again; a pass that fails for good shows in the count and the log.
         this.counts.supervisorFailures++;
         this.o.log.error({ err: codedMessage(e) }, 'supervisor pass failed');
+        // Prepared again before the next pass: a user whose processes were all killed meanwhile has
+        // Podman state that only preparing clears.
+        this.users.clear();
       }
       await sleep(this.o.superviseIntervalMs ?? 10_000, undefined, { signal: this.abort.signal }).catch(
         () => {},
