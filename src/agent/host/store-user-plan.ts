@@ -182,7 +182,7 @@ export function planStoreUser(store: string, facts: StoreUserFacts): HostStep[] 
       why:
         `${target.runtimeDir} holds Podman state of processes that are all gone (killed, or a restart ` +
         'that kept /run); Podman refuses to run until it is cleared',
-      commands: [clearOrphanedStateCommand(target, subIdRangeOf(facts.subuids, user, uid))],
+      commands: [clearOrphanedStateCommand(facts)],
     });
   }
   return steps;
@@ -191,10 +191,6 @@ export function planStoreUser(store: string, facts: StoreUserFacts): HostStep[] 
 /** Podman state in the runtime directory with no process of the user left to own it. */
 function isOrphaned(facts: StoreUserFacts): boolean {
   return facts.podmanState.present && facts.podmanState.userProcesses === 0;
-}
-
-function subIdRangeOf(ranges: readonly SubIdRange[], user: string, uid: number): SubIdRange | undefined {
-  return ranges.find((r) => r.owner === user || r.owner === String(uid));
 }
 
 // Arguments: $1 uid, $2 runtime directory, $3 lock file, $4 and $5 first and last subordinate uid.
@@ -212,7 +208,9 @@ const CLEAR_STATE = 'find "$2" -mindepth 1 -delete && rm -f "$3"';
  * orphans nothing will stop, and are killed. The user's processes (zombies aside) are checked again
  * first: a Podman command started since the probe makes it all a no-op.
  */
-function clearOrphanedStateCommand(u: StoreUser, subuids: SubIdRange | undefined): Command {
+function clearOrphanedStateCommand(facts: StoreUserFacts): Command {
+  const u = storeUserOf(facts);
+  const subuids = facts.subuids.find((r) => r.owner === u.user || r.owner === String(u.uid));
   const script = [STILL_OWNED, ...(subuids ? [KILL_ORPHANED_CONTAINERS] : []), CLEAR_STATE].join('; ');
   return {
     argv: [
@@ -248,9 +246,7 @@ export function planStoreUserRemoval(facts: StoreUserFacts): HostStep[] {
         // Podman keeps its state under the runtime directory; after a reboot it must be recreated.
         privateDirCommand(target.runtimeDir, target.uid, target.gid),
         // Orphaned state would make the reset fail as it makes every Podman command fail.
-        ...(isOrphaned(facts)
-          ? [clearOrphanedStateCommand(target, subIdRangeOf(facts.subuids, user, target.uid))]
-          : []),
+        ...(isOrphaned(facts) ? [clearOrphanedStateCommand(facts)] : []),
         // Tried up to three times: a container's cleanup process (conmon runs `podman container
         // cleanup` after the container ends) can still write an event under the runtime directory
         // while reset empties it, and reset then fails with "directory not empty". The last try's

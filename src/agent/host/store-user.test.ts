@@ -444,15 +444,21 @@ describe('store user probes', () => {
   });
 });
 
+/** What the host answers to the probes of a ready tp-demo's account (uid 1002), or undefined. */
+function readyAccount(line: string): { stdout: string } | undefined {
+  if (line.startsWith('getent ')) return { stdout: 'tp-demo:x:1002:1003::/home/tp-demo:/usr/sbin/nologin\n' };
+  if (line.startsWith('cat /etc/sub')) return { stdout: 'tp-demo:165536:65536\n' };
+  if (line.startsWith('stat ')) return { stdout: '700 1002 1003\n' };
+  return undefined;
+}
+
 describe('ensureStoreUser', () => {
   it('treats a storage.conf the user cannot read as missing and rewrites it', async () => {
     let written = false;
     const ex = new ScriptedExecutor((cmd) => {
       const line = cmd.argv.join(' ');
-      if (line.startsWith('getent '))
-        return { stdout: 'tp-demo:x:1002:1003::/home/tp-demo:/usr/sbin/nologin\n' };
-      if (line.startsWith('cat /etc/sub')) return { stdout: 'tp-demo:165536:65536\n' };
-      if (line.startsWith('stat ')) return { stdout: '700 1002 1003\n' };
+      const account = readyAccount(line);
+      if (account) return account;
       if (line.startsWith('ps ')) return { stdout: 'S\n' };
       if (line.startsWith('runuser -u tp-demo -- cat ')) {
         return written
@@ -470,10 +476,8 @@ describe('ensureStoreUser', () => {
     let cleared = false;
     const ex = new ScriptedExecutor((cmd) => {
       const line = cmd.argv.join(' ');
-      if (line.startsWith('getent '))
-        return { stdout: 'tp-demo:x:1002:1003::/home/tp-demo:/usr/sbin/nologin\n' };
-      if (line.startsWith('cat /etc/sub')) return { stdout: 'tp-demo:165536:65536\n' };
-      if (line.startsWith('stat ')) return { stdout: '700 1002 1003\n' };
+      const account = readyAccount(line);
+      if (account) return account;
       if (line.startsWith('runuser -u tp-demo -- cat ')) return { stdout: STORAGE_CONF };
       if (line.startsWith('test -e ')) return { exitCode: cleared ? 1 : 0 };
       if (line.startsWith('ps ')) return { stdout: 'Z\n', exitCode: 0 };

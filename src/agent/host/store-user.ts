@@ -144,7 +144,7 @@ export async function ensureStoreUser(executor: Executor, store: string): Promis
 export async function existingStoreUserForPodman(executor: Executor, store: string): Promise<StoreUser> {
   const facts = await probeStoreUser(executor, store);
   const user = storeUserOf(facts);
-  const clear = facts.account ? planStoreUser(store, facts).filter((s) => s.id === 'podman-state') : [];
+  const clear = planStoreUser(store, facts).filter((s) => s.id === 'podman-state');
   if (clear.length > 0) await runSteps(executor, clear, 'TP_HOST_USER_FAILED');
   return user;
 }
