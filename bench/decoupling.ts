@@ -546,6 +546,17 @@ function roots(): Map<number, string> {
   add(layout(dataDir).edgePid, 'edge');
   return m;
 }
+/** The control plane's own children by what they are; their command is Node for both. */
+function controlChild(p: Proc): string {
+  try {
+    const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
+    if (argv.includes('analytics-reader')) return 'analytics reader';
+    if (argv.includes('jobs')) return 'jobs process';
+  } catch {
+    // Gone since it was listed.
+  }
+  return p.comm;
+}
 function groupOf(p: Proc, all: Map<number, Proc>, top: Map<number, string>): string {
   const niced = p.nice > 0 ? ` (nice ${p.nice})` : '';
   let ownedByStore = false;
@@ -553,7 +564,7 @@ function groupOf(p: Proc, all: Map<number, Proc>, top: Map<number, string>): str
     ownedByStore ||= a.uid === storeUid;
     const root = top.get(a.pid);
     if (!root) continue;
-    if (root === 'control') return a === p ? `control API${niced}` : `control: ${p.comm}${niced}`;
+    if (root === 'control') return a === p ? `control API${niced}` : `control: ${controlChild(p)}${niced}`;
     return a === p ? `${root}${niced}` : `${root}: ${p.comm}${niced}`;
   }
   return ownedByStore ? `store: ${p.comm}${niced}` : 'other processes on the machine';

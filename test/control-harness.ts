@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { EdgeProcess, freePort } from './edge/harness.ts';
@@ -122,4 +122,30 @@ export async function stopChildren(children: readonly TriplaneChild[]): Promise<
     await exited;
     clearTimeout(t);
   }
+}
+
+/** The processes whose parent is `pid`, with their command lines (argv). */
+export function childrenOf(pid: number): { pid: number; argv: string[] }[] {
+  const out: { pid: number; argv: string[] }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) !== pid || fields[0] === 'Z') continue;
+      out.push({
+        pid: Number(d),
+        argv: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean),
+      });
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** Field `n` of /proc/PID/stat (19: the niceness, 41: the scheduling policy, 5 is SCHED_IDLE). */
+export function statField(pid: number, n: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
 }

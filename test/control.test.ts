@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { NodeDesired, type NodeReport } from '../src/contracts/fleet.ts';
-import { ControlProcess } from './control-harness.ts';
+import { ControlProcess, childrenOf, statField } from './control-harness.ts';
 import { type EdgeProcess, get, load, Upstream } from './edge/harness.ts';
 import { triplaneAsync } from './helpers.ts';
 
@@ -128,6 +128,22 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
     assert.deepEqual(rows.map((x) => x.path).sort(), ['/logged/0', '/logged/1', '/logged/2']);
   });
 
+  test('the reads come from the analytics reader at the idle policy; killed, it is started again and `logs` answers', async () => {
+    const readerOf = () =>
+      childrenOf(control.child!.pid!).find((c) => c.argv.includes('analytics-reader'))?.pid;
+    const first = readerOf();
+    assert.ok(first, `no analytics reader under the control plane:\n${control.output}`);
+    assert.deepEqual([statField(first, 19), statField(first, 41)], [19, 5], 'nice 19, SCHED_IDLE');
+    process.kill(first, 'SIGKILL');
+    // The CLI's read waits for the reader the control plane starts again (2 s later).
+    const r = await cli('logs', 'shop', '--path', '/logged', '--json');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out).length, 3);
+    const second = readerOf();
+    assert.ok(second && second !== first, 'a new reader answered');
+    assert.match(control.output, /analytics reader exited; starting it again in 2 s/);
+  });
+
   test('a rate-limit change through the CLI is enforced by the edge within 2 s', async () => {
     // The first snapshot with the change, then every worker of the edge on it: an earlier snapshot
     // still on its way would pass a request or two without the limit.
@@ -246,12 +262,18 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
   });
 
   test('control plane kill -9 under load: no storefront request fails; restarted, nothing is re-applied', async () => {
+    let orphans: number[] = [];
     const { ok, failures } = await load(edge.http, 6000, async () => {
       await new Promise((res) => setTimeout(res, 1500));
+      const children = childrenOf(control.child!.pid!).map((c) => c.pid);
+      assert.equal(children.length, 2, 'the jobs process and the analytics reader');
       control.child!.kill('SIGKILL');
       await new Promise((res) => setTimeout(res, 2000));
+      // The jobs process and the analytics reader stop with the control plane, however it ends.
+      orphans = children.filter(alive);
       await control.start();
     });
+    assert.deepEqual(orphans, [], 'children of the killed control plane still running');
     assert.deepEqual(failures, []);
     assert.ok(ok > 100, `only ${ok} requests`);
     // The restarted control plane holds the same desired state for the node: no new version, so the
@@ -265,6 +287,15 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
     assert.deepEqual([s.desiredVersion, s.appliedVersion, s.converged, s.node], [1, 1, true, 'node-1']);
   });
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 test("the analytics reads' share of a core is checked before the control plane starts", async () => {
   for (const bad of ['0', '1.5', 'half', '']) {

@@ -84,8 +84,9 @@ export class ApiClient {
 
   /**
    * Calls the API; returns the parsed JSON body (undefined for 204). An answer 429 (the control
-   * plane's analytics reads are busy) is retried after the Retry-After it names, for up to
-   * `busyWaitMs` in all, as a polling script would want rather than failing.
+   * plane's analytics reads are busy), or a read's 503 that names when to come back (its analytics
+   * reader is starting again), is retried after the time it names, for up to `busyWaitMs` in all,
+   * as a polling script would want rather than failing.
    */
   async call<T = unknown>(
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
@@ -97,7 +98,11 @@ export class ApiClient {
       try {
         return await this.once<T>(method, path, body);
       } catch (e) {
-        if (!(e instanceof CliApiError) || e.code !== 'TP_API_BUSY') throw e;
+        if (!(e instanceof CliApiError)) throw e;
+        const later =
+          e.code === 'TP_API_BUSY' ||
+          (e.code === 'TP_API_UNAVAILABLE' && method === 'GET' && e.details.retryAfterSeconds !== undefined);
+        if (!later) throw e;
         const wait = 1000 * Math.max(1, Number(e.details.retryAfterSeconds) || 1);
         if (Date.now() + wait > giveUpAt) throw e;
         await sleep(wait);

@@ -17,6 +17,7 @@ import { ReadBudgetOptions } from '../control/api/index.ts';
 import { runJobsProcess } from '../control/jobs/index.ts';
 import { CONTROL_NICENESS, lowerOwnPriority } from '../control/priority.ts';
 import { ControlPlane, controlLayout, initControl } from '../control/process.ts';
+import { runReaderProcess } from '../control/reads/index.ts';
 import { parseListen } from '../edge/options.ts';
 import { runEdge } from '../edge/process.ts';
 import { CliApiError } from './api-client.ts';
@@ -398,7 +399,7 @@ const control = program
         edgeAdmin: o.edgeAdmin,
         analytics: { share: o.analyticsShare },
         log: pino({ name: 'triplane-control' }),
-        jobs: { node: [process.execPath, ...process.execArgv], entry: fileURLToPath(import.meta.url) },
+        children: { node: [process.execPath, ...process.execArgv], entry: fileURLToPath(import.meta.url) },
       });
       await cp.start();
       await new Promise<void>((done) => {
@@ -431,6 +432,19 @@ program
       dataDir: join(resolve(o.dataDir), 'control'),
       databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
       log: pino({ name: 'triplane-jobs' }),
+    });
+  });
+
+program
+  .command('analytics-reader')
+  .description("answer the control plane's analytics reads (`control` starts it at the idle priority)")
+  .option(...dataDirOption)
+  .option('--database-url <url>', 'PostgreSQL URL of the state store (default: SQLite in the data directory)')
+  .action(async (o: { dataDir: string; databaseUrl?: string }) => {
+    await runReaderProcess({
+      dataDir: join(resolve(o.dataDir), 'control'),
+      databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
+      log: pino({ name: 'triplane-analytics-reader' }),
     });
   });
 
@@ -506,8 +520,10 @@ program
   );
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof AgentError) {
-    process.stderr.write(`error ${e.code}: ${e.message}\n`);
+  // A coded error says what went wrong in its message; a stack would only bury it.
+  const code = (e as { code?: unknown }).code;
+  if (e instanceof AgentError || (e instanceof Error && typeof code === 'string' && code.startsWith('TP_'))) {
+    process.stderr.write(`error ${code}: ${e.message}\n`);
   } else {
     process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
   }

@@ -1,14 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { bootstrapAdmin, buildApi, ReadBudget, type ReadBudgetOptions } from './api/index.ts';
+import { Supervised } from './children.ts';
 import { fleetRoutes, LongPollHub, Reconciler, SnapshotBuilder } from './fleet/index.ts';
 import { jobsCommand } from './jobs/index.ts';
 import { opsRoutes } from './ops/routes.ts';
 import { HttpPurger } from './purger.ts';
+import { AnalyticsReader, analyticsRoutes, readerCommand } from './reads/index.ts';
 import { openState, type State } from './state/index.ts';
 
 /** Files of the control plane under `<dataDir>/control`. */
@@ -70,10 +71,10 @@ export interface ControlOptions {
   readonly edgeAdmin: readonly string[];
   readonly log: Logger;
   /**
-   * How to start the jobs process: the Node.js command and the CLI entry. Null: no jobs process (tests
-   * of the API alone).
+   * How to start the jobs process and the analytics reader: the Node.js command and the CLI entry.
+   * Null: neither (tests of the API alone); analytics reads are then answered in the API process.
    */
-  readonly jobs: { node: readonly string[]; entry: string } | null;
+  readonly children: { node: readonly string[]; entry: string } | null;
   /** Hold of long polls. @default 25_000 */
   readonly holdMs?: number;
   /** How much of a core the analytics reads may take (`ReadBudget`). @default ReadBudgetOptions' defaults */
@@ -82,16 +83,17 @@ export interface ControlOptions {
 
 /**
  * The control plane process: the API (people, agents, edges) on one port, the reconciler and the
- * snapshot builder beside it, and the jobs in a separate, niced process so their work never shares
- * a CPU slot with answering agents and edges.
+ * snapshot builder beside it; the jobs and the analytics reads in processes of their own at the idle
+ * priority, so their work never shares a CPU slot with answering agents and edges, nor takes one
+ * from the storefront.
  */
 export class ControlPlane {
   private state: State | undefined;
   private app: FastifyInstance | undefined;
   private reconciler: Reconciler | undefined;
   private snapshots: SnapshotBuilder | undefined;
-  private jobs: ChildProcess | undefined;
-  private stopping = false;
+  private jobs: Supervised | undefined;
+  private reader: AnalyticsReader | undefined;
 
   constructor(private readonly o: ControlOptions) {}
 
@@ -101,7 +103,7 @@ export class ControlPlane {
     return a && typeof a === 'object' ? `http://${this.o.host}:${a.port}` : '';
   }
 
-  /** Opens the state, starts the background parts, listens, and starts the jobs process. */
+  /** Opens the state, starts the analytics reader and the background parts, listens, starts the jobs process. */
   async start(): Promise<void> {
     const l = controlLayout(this.o.dataDir);
     mkdirSync(l.dir, { recursive: true, mode: 0o700 });
@@ -114,11 +116,28 @@ export class ControlPlane {
     const snapshots = new SnapshotBuilder({ state, hub, onError: onError('snapshot build') });
     this.reconciler = reconciler;
     this.snapshots = snapshots;
+    const children = this.o.children;
+    const options = { dataDir: this.o.dataDir, databaseUrl: this.o.databaseUrl };
+    if (children) {
+      this.jobs = new Supervised({
+        name: 'jobs process',
+        argv: jobsCommand({ ...children, ...options }),
+        log,
+      });
+      this.reader = new AnalyticsReader({
+        argv: readerCommand({ ...children, ...options }),
+        routes: new Set(analyticsRoutes(state).keys()),
+        log,
+      });
+      // Started first: a read that comes before it is ready waits for it.
+      this.reader.start();
+    }
     const app = buildApi({
       state,
       log,
       purger: new HttpPurger(state, this.o.edgeAdmin),
       readBudget: new ReadBudget(this.o.analytics),
+      answerer: this.reader,
       plugins: [
         fleetRoutes({
           state,
@@ -144,42 +163,17 @@ export class ControlPlane {
     snapshots.start();
     await app.listen({ host: this.o.host, port: this.o.port });
     writeFileSync(l.pid, `${process.pid}\n`);
-    if (this.o.jobs) this.startJobs(this.o.jobs);
+    this.jobs?.start();
     log.info({ url: this.url }, 'control plane listening');
   }
 
-  private startJobs(j: { node: readonly string[]; entry: string }): void {
-    const [cmd, ...args] = jobsCommand({
-      node: j.node,
-      entry: j.entry,
-      dataDir: this.o.dataDir,
-      databaseUrl: this.o.databaseUrl,
-    });
-    // The IPC channel survives nice/ionice/chrt (they exec) and tells the jobs process when the control
-    // plane is gone, even after a kill -9: it then stops rather than run on as an orphan.
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.jobs = child;
-    child.once('exit', (code, signal) => {
-      if (this.stopping) return;
-      // The jobs process is restarted like a worker: losing it must not stop the API.
-      this.o.log.error({ code, signal }, 'jobs process exited; starting it again in 2 s');
-      setTimeout(() => {
-        if (!this.stopping) this.startJobs(j);
-      }, 2000).unref();
-    });
-  }
-
-  /** Answers held polls, stops the background parts and the jobs process, closes the state. */
+  /** Answers held polls, stops the background parts and the child processes, closes the state. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    const jobs = this.jobs;
-    const jobsExited =
-      jobs && jobs.exitCode === null ? new Promise((r) => jobs.once('exit', r)) : Promise.resolve();
-    jobs?.kill('SIGTERM');
+    const children = Promise.all([this.jobs?.stop(), this.reader?.stop()]);
     await this.app?.close();
     await this.reconciler?.stop();
     await this.snapshots?.stop();
-    await jobsExited;
+    await children;
     await this.state?.close();
     const pid = controlLayout(this.o.dataDir).pid;
     if (existsSync(pid) && Number(readFileSync(pid, 'utf8')) === process.pid) unlinkSync(pid);

@@ -1,13 +1,19 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { AuditEventDto, AuditQuery, EventDto, EventQuery } from '../../contracts/api.ts';
-import { epochMs, iso, route, routes } from './route.ts';
+import type { State } from '../state/index.ts';
+import { epochMs, iso, type Route, route, routes } from './route.ts';
 import type { ApiDeps } from './server.ts';
 import { requireStore, StoreParams } from './stores.ts';
 
 /** Store timelines and the audit trail. */
 export function events({ state }: ApiDeps): FastifyPluginAsync {
-  return routes([
+  return routes(eventRoutes(state));
+}
+
+/** The routes of {@link events}: analytics reads, which the reader process answers too. */
+export function eventRoutes(state: State): Route[] {
+  return [
     route({
       method: 'GET',
       url: '/api/stores/:store/events',
@@ -67,5 +73,5 @@ export function events({ state }: ApiDeps): FastifyPluginAsync {
         }));
       },
     }),
-  ]);
+  ];
 }

@@ -19,13 +19,24 @@
  *   `config: { access, summary }` (buildApi refuses a route without `config.access`).
  * - Analytics reads (routes declared `analytics: true`: a store's requests and events, the audit
  *   trail) are answered one at a time within a share of a core (`ReadBudget`); a full line answers
- *   429 TP_API_BUSY with Retry-After.
+ *   429 TP_API_BUSY with Retry-After. The API checks caller and input; the `Answerer` reads and
+ *   serialises (in the control plane, the reader process at the idle priority: src/control/reads).
  * - Stack versions keep their `sourceDir` inside the stored spec JSON, as an extra top-level key:
  *   write them with `applyStack` and read them with `appliedStack` (see stacks.ts).
  */
+export {
+  type Answer,
+  type Answerer,
+  answerHere,
+  answerInProcess,
+  codedAnswer,
+  type RawInput,
+  routeKey,
+} from './answer.ts';
 export { type AuditEntry, audited, type Change } from './audit.ts';
 export { type Access, Caller } from './auth.ts';
 export { bootstrapAdmin, SYSTEM_ACTOR } from './bootstrap.ts';
+export { eventRoutes } from './events.ts';
 export { ReadBudget, ReadBudgetOptions } from './read-budget.ts';
 export { type Route, type RouteContext, type RouteDef, route, routes } from './route.ts';
 export { type ApiDeps, buildApi, type Purger } from './server.ts';

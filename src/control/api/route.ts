@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiError, parseOrThrow } from '../errors.ts';
 import type { Repositories } from '../state/index.ts';
+import type { Answerer } from './answer.ts';
 import type { Change } from './audit.ts';
 import type { Access, Caller } from './auth.ts';
 import type { ReadBudget } from './read-budget.ts';
@@ -29,6 +30,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Where analytics reads wait their turn (see `ReadBudget`); buildApi provides it. */
     readBudget?: ReadBudget;
+    /** Who answers analytics reads once their turn comes (see `Answerer`); buildApi provides it. */
+    answerer?: Answerer;
   }
   interface FastifyRequest {
     /** The authenticated caller; null on public routes. */
@@ -91,7 +94,8 @@ export interface RouteDef<
   readonly status?: 200 | 201;
   /**
    * An analytics read (lists of records a dashboard polls): answered through the API's
-   * `ReadBudget`, one at a time within a share of a core, its answer serialised inside that share.
+   * `ReadBudget`, one at a time within a share of a core, by the API's `Answerer` (the reader process
+   * in the control plane), which reads and serialises it. Its handler sees params and query only.
    */
   readonly analytics?: true;
   handle(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
@@ -134,7 +138,7 @@ export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
 // Params, query and body are parsed as one object so that one answer lists every problem, with paths
 // that say where each is (`body.spec.name`, `query.limit`). Parts a route declares no schema for are
 // not looked at.
-function inputSchema(r: Route): z.ZodType {
+export function inputSchema(r: Route): z.ZodType {
   const parts: Record<string, z.ZodType> = {};
   for (const key of ['params', 'query', 'body'] as const) {
     const schema = r.schemas[key];
@@ -154,11 +158,18 @@ function inputSchema(r: Route): z.ZodType {
 export function routes(table: readonly Route[]): FastifyPluginAsync {
   return async (app) => {
     const budget = app.readBudget;
+    const answerer = app.answerer;
     for (const r of table) {
-      if (r.analytics && (!budget || !r.schemas.response)) {
+      if (r.analytics && (!budget || !answerer || !r.schemas.response)) {
         throw new ApiError(
           'TP_API_INTERNAL',
-          `${r.method} ${r.url}: an analytics read needs a response schema and an API with a read budget`,
+          `${r.method} ${r.url}: an analytics read needs a response schema and an API with a read budget and an answerer`,
+        );
+      }
+      if (r.analytics && !answerer!.knows(r)) {
+        throw new ApiError(
+          'TP_API_INTERNAL',
+          `${r.method} ${r.url}: the analytics reader does not know this route`,
         );
       }
       const input = inputSchema(r);
@@ -167,40 +178,36 @@ export function routes(table: readonly Route[]): FastifyPluginAsync {
         url: r.url,
         config: { access: r.access, summary: r.summary, schemas: r.schemas },
         handler: async (request, reply) => {
-          const parsed = parseOrThrow(
-            input,
-            { params: request.params, query: request.query, body: request.body },
-            'invalid request',
-          ) as { params: unknown; query: unknown; body: unknown };
-          const answer = async () =>
-            r.handle({
-              params: parsed.params,
-              query: parsed.query,
-              body: parsed.body,
-              get caller() {
-                if (!request.caller) throw new ApiError('TP_API_UNAUTHENTICATED', 'this route has no caller');
-                return request.caller;
-              },
-              request,
-              reply,
-              mutate: (change) => request.mutate(change),
-            });
-          const { response, status } = r.schemas;
-          if (!r.analytics) {
-            const result = await answer();
-            if (!response) return reply.code(204).send();
-            return reply.code(status ?? 200).send(response.parse(result));
+          const raw = { params: request.params, query: request.query, body: request.body };
+          // Checked here, before the line, so a bad request is told at once and costs the budget nothing.
+          const parsed = parseOrThrow(input, raw, 'invalid request') as {
+            params: unknown;
+            query: unknown;
+            body: unknown;
+          };
+          if (r.analytics) {
+            const a = await budget!.run(
+              request.caller?.user.name ?? request.ip,
+              () => answerer!.answer(r, raw),
+              () => request.socket.destroyed,
+            );
+            return reply.code(a.status).type('application/json; charset=utf-8').send(a.body);
           }
-          // Checking and serialising a thousand records costs as much as reading them: both count.
-          const body = await budget!.run(
-            request.caller?.user.name ?? request.ip,
-            async () => JSON.stringify(response!.parse(await answer())),
-            () => request.socket.destroyed,
-          );
-          return reply
-            .code(status ?? 200)
-            .type('application/json; charset=utf-8')
-            .send(body);
+          const result = await r.handle({
+            params: parsed.params,
+            query: parsed.query,
+            body: parsed.body,
+            get caller() {
+              if (!request.caller) throw new ApiError('TP_API_UNAUTHENTICATED', 'this route has no caller');
+              return request.caller;
+            },
+            request,
+            reply,
+            mutate: (change) => request.mutate(change),
+          });
+          const { response, status } = r.schemas;
+          if (!response) return reply.code(204).send();
+          return reply.code(status ?? 200).send(response.parse(result));
         },
       });
     }

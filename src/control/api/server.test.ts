@@ -4,8 +4,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
 import { StateError } from '../state/index.ts';
+import { type Answerer, answerHere, answerInProcess, codedAnswer, routeKey } from './answer.ts';
 import { type BudgetClock, ReadBudget } from './read-budget.ts';
-import { route, routes } from './route.ts';
+import { type RouteContext, route, routes } from './route.ts';
 import { apiFixture } from './testing.ts';
 
 /** `METHOD /path` of every route fastify holds, read from its route tree. */
@@ -268,4 +269,86 @@ test('fails to start when an analytics read has no response schema', async (t) =
     apiFixture(t, { plugins: [bad] }),
     /GET \/api\/rows: an analytics read needs a response schema/,
   );
+});
+
+test('fails to start when its answerer does not know an analytics read', async (t) => {
+  const stranger: Answerer = {
+    knows: (r) => r.url !== '/api/audit',
+    answer: (r, input) => answerInProcess.answer(r, input),
+  };
+  await assert.rejects(
+    apiFixture(t, { answerer: stranger }),
+    /GET \/api\/audit: the analytics reader does not know this route/,
+  );
+});
+
+test("an analytics read is the answerer's: its status and text go to the client as they are, input checked first", async (t) => {
+  // GIVEN an answerer that records what it is asked and answers as a reader that has gone would
+  const asked: string[] = [];
+  const gone: Answerer = {
+    knows: () => true,
+    answer: async (r, input) => {
+      asked.push(`${routeKey(r)} ${JSON.stringify(input)}`);
+      const e = new ApiError('TP_API_UNAVAILABLE', 'the analytics reader exited', { retryAfterSeconds: 2 });
+      return { status: e.status, body: JSON.stringify(e.body()) };
+    },
+  };
+  const fx = await apiFixture(t, { answerer: gone });
+  // WHEN a read is asked for, and one with a bad limit
+  const res = await fx.call('viewer', 'GET', '/api/stores/demo/events?limit=5');
+  const bad = await fx.call('viewer', 'GET', '/api/stores/demo/events?limit=0');
+  // THEN the first gets the answerer's status and body with the raw input; the bad one never reaches it
+  assert.equal(res.statusCode, 503);
+  assert.deepEqual(res.json(), {
+    code: 'TP_API_UNAVAILABLE',
+    message: 'the analytics reader exited',
+    details: { retryAfterSeconds: 2 },
+  });
+  assert.deepEqual(asked, [
+    'GET /api/stores/:store/events {"params":{"store":"demo"},"query":{"limit":"5"}}',
+  ]);
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().details.problems[0].path, 'query.limit');
+});
+
+test('an analytics handler sees its params and query only: reaching for the caller fails, as it would in the reader', async () => {
+  const peek = route({
+    method: 'GET',
+    url: '/api/stores/:store/peek',
+    summary: 'peek',
+    access: { store: 'viewer' },
+    params: z.strictObject({ store: z.string() }),
+    query: z.strictObject({ n: z.coerce.number().default(1) }),
+    response: z.array(z.unknown()),
+    analytics: true,
+    handle: async ({ params, query }) => [params.store, query.n],
+  });
+  assert.equal(await answerHere(peek, { params: { store: 'demo' }, query: {} }), '["demo",1]');
+  const nosy = {
+    ...peek,
+    handle: async (ctx: RouteContext<unknown, unknown, unknown>) => [ctx.caller.user.name],
+  };
+  await assert.rejects(answerHere(nosy, { params: { store: 'demo' }, query: {} }), {
+    code: 'TP_API_INTERNAL',
+    message: /an analytics read has no caller/,
+  });
+  await assert.rejects(answerHere(peek, { params: { store: 'demo' }, query: { n: 'x' } }), {
+    code: 'TP_API_INVALID',
+  });
+});
+
+test('coded errors become the answer a client gets; others are not answered here', () => {
+  const api = codedAnswer(new ApiError('TP_API_NOT_FOUND', 'store "x" does not exist', { store: 'x' }));
+  assert.deepEqual(api, {
+    status: 404,
+    body: JSON.stringify({
+      code: 'TP_API_NOT_FOUND',
+      message: 'store "x" does not exist',
+      details: { store: 'x' },
+    }),
+  });
+  const state = codedAnswer(new StateError('STATE_UNAVAILABLE', 'database is locked', { table: 'events' }));
+  assert.equal(state?.status, 503);
+  assert.equal(JSON.parse(String(state?.body)).code, 'STATE_UNAVAILABLE');
+  assert.equal(codedAnswer(new Error('x')), null);
 });

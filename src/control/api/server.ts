@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { type ErrorBody, HealthDto } from '../../contracts/api.ts';
 import { ApiError } from '../errors.ts';
 import { type State, StateError } from '../state/index.ts';
+import { type Answerer, answerInProcess } from './answer.ts';
 import { audited } from './audit.ts';
 import { authenticate, authorize } from './auth.ts';
 import { backups } from './backups.ts';
@@ -48,6 +49,8 @@ export interface ApiDeps {
   readonly plugins?: readonly FastifyPluginAsync[];
   /** Where analytics reads wait their turn. @default a ReadBudget with its default options */
   readonly readBudget?: ReadBudget;
+  /** Who answers analytics reads. @default answerInProcess (this process) */
+  readonly answerer?: Answerer;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -80,7 +83,9 @@ function sendError(e: unknown, request: FastifyRequest, reply: FastifyReply): Fa
   const { status, body } = errorReply(request, e);
   if (status >= 500) request.log.error({ err: e, code: body.code }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
-  if (status === 429) void reply.header('retry-after', String(body.details.retryAfterSeconds ?? 1));
+  if (status === 429 || (status === 503 && body.details.retryAfterSeconds !== undefined)) {
+    void reply.header('retry-after', String(body.details.retryAfterSeconds ?? 1));
+  }
   return reply.code(status).send(body);
 }
 
@@ -124,6 +129,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   app.decorate('readBudget', deps.readBudget ?? new ReadBudget());
+  app.decorate('answerer', deps.answerer ?? answerInProcess);
   app.decorateRequest('caller', null);
   app.decorateRequest('auditEvents', 0);
   app.decorateRequest('mutate', function mutate(this: FastifyRequest, change) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance, FastifyPluginAsync, LightMyRequestResponse as Response } from 'fastify';
 import { openState, type State } from '../state/index.ts';
+import type { Answerer } from './answer.ts';
 import { bootstrapAdmin } from './bootstrap.ts';
 import type { ReadBudget } from './read-budget.ts';
 import { buildApi, type Purger } from './server.ts';
@@ -43,6 +44,8 @@ export async function apiFixture(
     purger?: Purger | null;
     /** Where analytics reads wait. @default buildApi's */
     readBudget?: ReadBudget;
+    /** Who answers analytics reads. @default buildApi's (this process) */
+    answerer?: Answerer;
   } = {},
 ): Promise<ApiFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'triplane-api-'));
@@ -59,6 +62,7 @@ export async function apiFixture(
     purger: opts.purger === null ? undefined : (opts.purger ?? fake),
     plugins: typeof opts.plugins === 'function' ? opts.plugins(state) : opts.plugins,
     readBudget: opts.readBudget,
+    answerer: opts.answerer,
   });
   t.after(async () => {
     await app.close();
@@ -102,6 +106,27 @@ export async function apiFixture(
         ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
       }),
     auditCount: async () => (await state.audit.list({ limit: 10_000 })).length,
+  };
+}
+
+/** An access-log record of `store` at epoch ms `t`, as an edge ships it. */
+export function accessRecord(store: string, status: number, path: string, t: number) {
+  return {
+    time: new Date(t).toISOString(),
+    store,
+    client: '127.0.0.1',
+    method: 'GET',
+    host: `${store}.localhost`,
+    path,
+    status,
+    bytesIn: 0,
+    bytesOut: 10,
+    durationMs: 1,
+    upstreamMs: 1,
+    cache: 'MISS' as const,
+    upstream: '127.0.0.1:8180',
+    blockedBy: null,
+    requestId: `r${t}`,
   };
 }
 

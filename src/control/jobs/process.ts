@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { LOWEST_PRIORITY, MANAGEMENT_NICENESS } from '../../contracts/priority.ts';
+import { MANAGEMENT_NICENESS } from '../../contracts/priority.ts';
+import { childCommand, leaveParent, untilStopped } from '../children.ts';
 import { openState } from '../state/index.ts';
 import { BACKUP_SCHEDULE, backupHandlers, keyFileIn } from './backups/index.ts';
 import { BUILTIN_SCHEDULE, builtinHandlers } from './builtin.ts';
@@ -13,27 +14,9 @@ import { Scheduler } from './schedule.ts';
  */
 export const JOBS_NICENESS = MANAGEMENT_NICENESS;
 
-/**
- * The command line that starts the jobs process away from the serving path, as management work
- * (`LOWEST_PRIORITY`: lowest niceness, idle-class disk I/O, idle scheduling policy), so a backup or a
- * log rollup only takes what the storefront leaves. `node` is the Node.js binary with its loader
- * flags, `entry` the CLI script.
- */
-export function jobsCommand(o: {
-  node: readonly string[];
-  entry: string;
-  dataDir: string;
-  databaseUrl?: string;
-}): string[] {
-  return [
-    ...LOWEST_PRIORITY,
-    ...o.node,
-    o.entry,
-    'jobs',
-    '--data-dir',
-    o.dataDir,
-    ...(o.databaseUrl ? ['--database-url', o.databaseUrl] : []),
-  ];
+/** The command line that starts the jobs process away from the serving path (see `childCommand`). */
+export function jobsCommand(o: Parameters<typeof childCommand>[1]): string[] {
+  return childCommand('jobs', o);
 }
 
 /** Runs the job runner and the scheduler until SIGTERM/SIGINT; what `triplane jobs` does. */
@@ -53,20 +36,10 @@ export async function runJobsProcess(o: {
   runner.start();
   scheduler.start();
   o.log.info({ pid: process.pid }, 'jobs process started');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    // Started by a control plane: its end of the IPC channel closes when it exits, however it exits.
-    // The channel is only a tripwire: unreferenced, it does not keep this process alive by itself.
-    if (process.connected) {
-      process.once('disconnect', stop);
-      process.channel?.unref();
-    }
-  });
+  await untilStopped();
   scheduler.stop();
   await runner.stop();
   await state.close();
-  if (process.connected) process.disconnect();
+  leaveParent();
   o.log.info('jobs process stopped');
 }

@@ -1,26 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NodeReport } from '../../contracts/fleet.ts';
-import { apiFixture } from '../api/testing.ts';
+import { accessRecord, apiFixture } from '../api/testing.ts';
 import { opsRoutes } from './routes.ts';
 
-const record = (store: string, status: number, path: string, t: number) => ({
-  time: new Date(t).toISOString(),
-  store,
-  client: '127.0.0.1',
-  method: 'GET',
-  host: `${store}.localhost`,
-  path,
-  status,
-  bytesIn: 0,
-  bytesOut: 10,
-  durationMs: 1,
-  upstreamMs: 1,
-  cache: 'MISS' as const,
-  upstream: '127.0.0.1:8180',
-  blockedBy: null,
-  requestId: `r${t}`,
-});
 
 test('every ops route: 401 without a token, 403 for the wrong caller, 400 on bad input', async (t) => {
   const f = await apiFixture(t, { plugins: (state) => [opsRoutes(state)] });
@@ -138,10 +121,10 @@ test("a store's recent requests, filtered by status and path, newest first, and 
   const f = await apiFixture(t, { plugins: (state) => [opsRoutes(state)] });
   const t0 = Date.now() - 10_000;
   await f.state.accessLogs.insertBatch([
-    record('demo', 200, '/a', t0),
-    record('demo', 404, '/b/x', t0 + 1),
-    record('demo', 200, '/b/y', t0 + 2),
-    record('other', 200, '/b/z', t0 + 3),
+    accessRecord('demo', 200, '/a', t0),
+    accessRecord('demo', 404, '/b/x', t0 + 1),
+    accessRecord('demo', 200, '/b/y', t0 + 2),
+    accessRecord('other', 200, '/b/z', t0 + 3),
   ]);
   const all = (await f.call('viewer', 'GET', '/api/stores/demo/requests')).json();
   assert.deepEqual(
@@ -188,8 +171,8 @@ test("a store's staging environment: its status and requests are those of its ow
 
   const t0 = Date.now() - 10_000;
   await f.state.accessLogs.insertBatch([
-    record('demo', 200, '/prod', t0),
-    record('demo--staging', 200, '/stage', t0 + 1),
+    accessRecord('demo', 200, '/prod', t0),
+    accessRecord('demo--staging', 200, '/stage', t0 + 1),
   ]);
   const logs = (await f.call('viewer', 'GET', '/api/stores/demo/requests?environment=staging')).json();
   assert.deepEqual(

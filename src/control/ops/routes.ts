@@ -4,7 +4,7 @@ import { EnvironmentName, instanceName, NodeReport, Upstream } from '../../contr
 import { AccessLogRecord } from '../../contracts/snapshot.ts';
 import { StoreName } from '../../contracts/stack.ts';
 import { ContainerStatus } from '../../contracts/status.ts';
-import { route, routes } from '../api/index.ts';
+import { type Route, route, routes } from '../api/index.ts';
 import { ApiError } from '../errors.ts';
 import type { State } from '../state/index.ts';
 
@@ -74,7 +74,12 @@ function reportOf(observed: unknown): NodeReport | null {
  * agents report it, and the store's recent requests from the edges' access logs.
  */
 export function opsRoutes(state: State): FastifyPluginAsync {
-  return routes([
+  return routes(opsRouteTable(state));
+}
+
+/** The routes of {@link opsRoutes}; the reader process answers the analytics reads among them. */
+export function opsRouteTable(state: State): Route[] {
+  return [
     route({
       method: 'POST',
       url: '/api/join-tokens',
@@ -191,5 +196,5 @@ export function opsRoutes(state: State): FastifyPluginAsync {
           limit: query.limit,
         }),
     }),
-  ]);
+  ];
 }

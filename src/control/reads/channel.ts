@@ -1,0 +1,161 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import type { Answer, Answerer, RawInput, Route } from '../api/index.ts';
+import { routeKey } from '../api/index.ts';
+import { Supervised } from '../children.ts';
+import { ApiError } from '../errors.ts';
+import { ReaderReady, ReadReply } from './wire.ts';
+
+interface Pending {
+  resolve(a: Answer): void;
+  reject(e: unknown): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Seconds a client is told to wait when the reader cannot answer now (starting, restarting). */
+const RETRY_AFTER_SECONDS = 2;
+
+function unavailable(why: string): ApiError {
+  return new ApiError(
+    'TP_API_UNAVAILABLE',
+    `the analytics reader ${why}; retry in ${RETRY_AFTER_SECONDS} s`,
+    {
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    },
+  );
+}
+
+/**
+ * The control plane's side of the analytics reader: starts it (`readerCommand`, at the idle
+ * priority), keeps it running, and sends it the API's analytics reads over the IPC channel. A read
+ * that comes while the reader starts waits for it up to `waitMs`; a reader that exits or does not
+ * answer within `timeoutMs` fails its reads with 503 TP_API_UNAVAILABLE and Retry-After.
+ */
+export class AnalyticsReader implements Answerer {
+  private readonly supervised: Supervised;
+  private ready: ChildProcess | null = null;
+  private readonly waiting = new Set<() => void>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private readonly waitMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly o: {
+      argv: readonly string[];
+      /** `routeKey`s of the routes the reader answers (`analyticsRoutes`). */
+      routes: ReadonlySet<string>;
+      log: Logger;
+      /** How long a read waits for a starting reader. @default 10_000 */
+      waitMs?: number;
+      /** How long the reader may take over one read. @default 60_000 */
+      timeoutMs?: number;
+    },
+  ) {
+    this.waitMs = o.waitMs ?? 10_000;
+    this.timeoutMs = o.timeoutMs ?? 60_000;
+    this.supervised = new Supervised({
+      name: 'analytics reader',
+      argv: o.argv,
+      log: o.log,
+      serialization: 'advanced',
+      onStart: (child) => this.attach(child),
+    });
+  }
+
+  /** The running reader's pid, if any. */
+  get pid(): number | undefined {
+    return this.supervised.pid;
+  }
+
+  start(): void {
+    this.supervised.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.supervised.stop();
+  }
+
+  knows(r: Route): boolean {
+    return this.o.routes.has(routeKey(r));
+  }
+
+  async answer(r: Route, input: RawInput): Promise<Answer> {
+    const child = await this.readyChild();
+    const id = this.nextId++;
+    return new Promise<Answer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(unavailable(`did not answer within ${this.timeoutMs / 1000} s`));
+      }, this.timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      const cannot = (e: Error) =>
+        this.settle(id, (p) => p.reject(unavailable(`cannot be reached (${e.message})`)));
+      try {
+        // With a callback a closed channel is reported here, not as an 'error' event nobody awaits.
+        child.send(
+          {
+            id,
+            route: routeKey(r),
+            params: { ...(input.params as object) },
+            query: { ...(input.query as object) },
+          },
+          (e: Error | null) => e && cannot(e),
+        );
+      } catch (e) {
+        cannot(e as Error);
+      }
+    });
+  }
+
+  private settle(id: number, how: (p: Pending) => void): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    how(p);
+  }
+
+  /** The reader once it has said it is ready, waiting up to `waitMs` for it. */
+  private readyChild(): Promise<ChildProcess> {
+    if (this.ready) return Promise.resolve(this.ready);
+    return new Promise<ChildProcess>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiting.delete(done);
+        if (this.ready) resolve(this.ready);
+        else reject(unavailable(`did not start within ${this.waitMs / 1000} s`));
+      };
+      const timer = setTimeout(done, this.waitMs);
+      this.waiting.add(done);
+    });
+  }
+
+  private attach(child: ChildProcess): void {
+    child.on('message', (m: unknown) => {
+      if (ReaderReady.safeParse(m).success) {
+        this.ready = child;
+        for (const w of [...this.waiting]) w();
+        return;
+      }
+      const r = ReadReply.safeParse(m);
+      if (r.success) {
+        const { id, status, body } = r.data;
+        // The bytes came as a plain Uint8Array; a Buffer over the same memory is sent as it is.
+        const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+        this.settle(id, (p) => p.resolve({ status, body: bytes }));
+        return;
+      }
+      // Our own child speaking another protocol is a bug: it is stopped and started afresh.
+      this.o.log.error(
+        { problems: r.error.issues },
+        'the analytics reader sent a message it should not; restarting it',
+      );
+      child.kill('SIGKILL');
+    });
+    child.once('exit', () => {
+      if (this.ready === child) this.ready = null;
+      for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(unavailable('exited')));
+    });
+  }
+}

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { pino } from 'pino';
+import { MANAGEMENT_NICENESS } from '../src/contracts/priority.ts';
+import { bootstrapAdmin, buildApi } from '../src/control/api/index.ts';
+import { accessRecord } from '../src/control/api/testing.ts';
+import { opsRoutes } from '../src/control/ops/routes.ts';
+import { AnalyticsReader, analyticsRoutes, readerCommand } from '../src/control/reads/index.ts';
+import { openState, type State } from '../src/control/state/index.ts';
+import { ROOT, triplaneAsync } from './helpers.ts';
+
+/** Field `n` of /proc/PID/stat: 19 is the niceness, 41 the scheduling policy. */
+function statField(pid: number, n: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
+}
+const SCHED_IDLE = 5;
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+  } catch {
+    return false;
+  }
+}
+
+/** A platform data directory with a state, one store with requests, and an admin token. */
+async function platform(t: TestContext) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tp-reads-'));
+  const state = await openState({ dataDir: join(dataDir, 'control') });
+  const token = await bootstrapAdmin(state, 'root');
+  await state.stores.create({ id: 'demo', displayName: 'Demo' });
+  await state.environments.create('demo', 'production');
+  const t0 = Date.now() - 60_000;
+  await state.accessLogs.insertBatch(
+    Array.from({ length: 50 }, (_, i) => accessRecord('demo', i % 5 === 0 ? 404 : 200, `/p/${i}`, t0 + i)),
+  );
+  t.after(async () => {
+    await state.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return { dataDir, state, token };
+}
+
+function reader(state: State, dataDir: string, o: { waitMs?: number } = {}): AnalyticsReader {
+  return new AnalyticsReader({
+    argv: readerCommand({
+      node: [process.execPath, '--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs')],
+      entry: join(ROOT, 'src/cli/main.ts'),
+      dataDir,
+    }),
+    routes: new Set(analyticsRoutes(state).keys()),
+    log: pino({ level: 'silent' }),
+    ...o,
+  });
+}
+
+function readerPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('analytics-reader');
+      } catch {
+        return false;
+      }
+    });
+}
+
+test('the reader process answers the API at the idle priority, byte for byte as the API would itself', {
+  timeout: 120_000,
+}, async (t) => {
+  // GIVEN an API whose analytics reads go to a reader process, and one that answers them itself
+  const p = await platform(t);
+  const r = reader(p.state, p.dataDir);
+  r.start();
+  t.after(() => r.stop());
+  const viaReader = buildApi({ state: p.state, answerer: r, plugins: [opsRoutes(p.state)] });
+  const here = buildApi({ state: p.state, plugins: [opsRoutes(p.state)] });
+  t.after(() => Promise.all([viaReader.close(), here.close()]));
+  const get = (app: typeof here, url: string) =>
+    app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${p.token}` } });
+  // WHEN each analytics read is asked of both (the first waits for the reader to start)
+  for (const url of [
+    '/api/stores/demo/requests?limit=1000',
+    '/api/stores/demo/requests?status=404&path=/p/',
+    '/api/stores/demo/events',
+    '/api/audit',
+    '/api/stores/nosuch/requests',
+  ]) {
+    const [a, b] = [await get(viaReader, url), await get(here, url)];
+    // THEN the answers are the same, status, type and bytes
+    assert.equal(a.statusCode, b.statusCode, `${url}: ${a.body}`);
+    assert.equal(a.headers['content-type'], b.headers['content-type'], url);
+    assert.equal(a.body, b.body, url);
+  }
+  assert.equal((await get(viaReader, '/api/stores/demo/requests?limit=1000')).json().length, 50);
+  // AND the reader runs as management work, in a process of its own
+  const pid = r.pid!;
+  assert.notEqual(pid, process.pid);
+  assert.deepEqual([statField(pid, 19), statField(pid, 41)], [MANAGEMENT_NICENESS, SCHED_IDLE]);
+});
+
+test('a reader that dies is started again; reads wait for it, or are told 503 with Retry-After', {
+  timeout: 120_000,
+}, async (t) => {
+  const p = await platform(t);
+  const patient = reader(p.state, p.dataDir);
+  const hasty = reader(p.state, p.dataDir, { waitMs: 200 });
+  for (const x of [patient, hasty]) {
+    x.start();
+    t.after(() => x.stop());
+  }
+  const apps = [patient, hasty].map((answerer) =>
+    buildApi({ state: p.state, answerer, plugins: [opsRoutes(p.state)] }),
+  );
+  t.after(() => Promise.all(apps.map((a) => a.close())));
+  const get = (i: number) =>
+    apps[i]!.inject({
+      method: 'GET',
+      url: '/api/stores/demo/requests',
+      headers: { authorization: `Bearer ${p.token}` },
+    });
+  assert.equal((await get(0)).statusCode, 200);
+  assert.equal((await get(1)).statusCode, 200);
+  // WHEN both readers are killed
+  const before = [patient.pid!, hasty.pid!];
+  for (const pid of before) process.kill(pid, 'SIGKILL');
+  while (before.some(alive)) await new Promise((r) => setTimeout(r, 20));
+  // THEN the patient API's read waits for the new reader and is answered by it; the hasty one's is
+  // told to come back, with the time to wait
+  const [late, refused] = await Promise.all([get(0), get(1)]);
+  assert.equal(late.statusCode, 200, late.body);
+  assert.equal(late.json().length, 50);
+  assert.ok(patient.pid && !before.includes(patient.pid), 'answered by a new reader');
+  assert.equal(refused.statusCode, 503, refused.body);
+  assert.equal(refused.json().code, 'TP_API_UNAVAILABLE');
+  assert.equal(refused.headers['retry-after'], '2');
+  // AND once the hasty one's reader is back, its reads are answered again
+  const until = Date.now() + 60_000;
+  let again = await get(1);
+  while (again.statusCode === 503 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+    again = await get(1);
+  }
+  assert.equal(again.statusCode, 200, again.body);
+});
+
+test('stopped, the reader exits; a reader started without a control plane refuses, naming why', {
+  timeout: 120_000,
+}, async (t) => {
+  const p = await platform(t);
+  const r = reader(p.state, p.dataDir);
+  r.start();
+  const app = buildApi({ state: p.state, answerer: r, plugins: [opsRoutes(p.state)] });
+  t.after(() => app.close());
+  const res = await app.inject({
+    method: 'GET',
+    url: '/api/audit',
+    headers: { authorization: `Bearer ${p.token}` },
+  });
+  assert.equal(res.statusCode, 200);
+  const pid = r.pid!;
+  assert.ok(readerPids().includes(pid));
+  await r.stop();
+  assert.equal(alive(pid), false);
+  assert.equal(r.pid, undefined);
+
+  const alone = await triplaneAsync(['analytics-reader', '--data-dir', p.dataDir], { timeoutMs: 60_000 });
+  assert.notEqual(alone.code, 0);
+  assert.equal(
+    alone.stderr,
+    'error TP_READER_NO_CHANNEL: the analytics reader takes its requests from the control plane that starts it (`triplane control`); it has no IPC channel\n',
+  );
+});
