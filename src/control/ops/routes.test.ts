@@ -4,7 +4,6 @@ import type { NodeReport } from '../../contracts/fleet.ts';
 import { accessRecord, apiFixture } from '../api/testing.ts';
 import { opsRoutes } from './routes.ts';
 
-
 test('every ops route: 401 without a token, 403 for the wrong caller, 400 on bad input', async (t) => {
   const f = await apiFixture(t, { plugins: (state) => [opsRoutes(state)] });
   const cases: [string, string, unknown, 'outsider' | 'owner', string[]][] = [

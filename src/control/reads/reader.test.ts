@@ -28,7 +28,6 @@ const asText = (r: { id: number; status: number; body: Uint8Array }) => ({
   body: Buffer.from(r.body).toString('utf8'),
 });
 
-
 test('the reader knows exactly the analytics reads of the API: requests, events, audit', async (t) => {
   const f = await apiFixture(t);
   assert.deepEqual([...analyticsRoutes(f.state).keys()].sort(), [

@@ -77,8 +77,8 @@ export function readerCommand(o: Parameters<typeof childCommand>[1]): string[] {
 }
 
 /**
- * What `triplane analytics-reader` does: opens the state (the control plane's directory `controlDir`,
- * or PostgreSQL) and answers the control plane's analytics reads over the IPC channel it was started
+ * What `triplane analytics-reader` does: opens the state (SQLite in `dataDir`, the control plane's
+ * directory, or PostgreSQL) and answers the control plane's analytics reads over the IPC channel it was started
  * with, until the control plane is gone or it gets SIGTERM.
  */
 export async function runReaderProcess(o: {
