@@ -2,7 +2,8 @@
 // the idle policy (it pushes policy to the edges under load), or in the analytics reader, which runs
 // at the idle policy. The same API is started both ways on one state — answering its analytics reads
 // itself, and passing them to a reader process (src/control/reads) — and asked the same read in a
-// loop; the CPU each process used (utime + stime from /proc) is divided by the reads answered. The two
+// loop; the CPU each process used (utime + stime from /proc) is divided by the reads answered, and
+// also what the API process spends over as long asked nothing is taken off ("above idle"). The two
 // ways alternate in one run.
 //   node --import tsx bench/analytics-reads.ts [--records 1000] [--seconds 10] [--rounds 3]
 // Loopback only: each API listens on 127.0.0.1 on a port the kernel picks.
@@ -68,6 +69,8 @@ interface Round {
   reads: number;
   bytes: number;
   apiMs: number;
+  /** The API process's CPU over as long a time with no reads. */
+  idleMs: number;
   readerMs: number;
 }
 
@@ -92,6 +95,10 @@ async function round(
     while (Date.now() < warm) await get();
     const pid = child.pid!;
     const others = childrenOf(pid);
+    // What the API process spends asked nothing (timers, the collector), for as long as it is asked.
+    const idleFrom = ticks(pid);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const idleMs = (ticks(pid) - idleFrom) * MS_PER_TICK;
     const before = { api: ticks(pid), others: others.map(ticks) };
     let reads = 0;
     let bytes = 0;
@@ -102,7 +109,7 @@ async function round(
     }
     const apiMs = (ticks(pid) - before.api) * MS_PER_TICK;
     const readerMs = others.reduce((sum, p, i) => sum + (ticks(p) - before.others[i]!) * MS_PER_TICK, 0);
-    return { mode, reads, bytes, apiMs, readerMs };
+    return { mode, reads, bytes, apiMs, idleMs, readerMs };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -149,20 +156,25 @@ async function main(): Promise<void> {
     }
     const per = (r: Round, ms: number) => (ms / r.reads).toFixed(2);
     console.log(`${records} records a read (${all[0]!.bytes} bytes), ${seconds} s a round, one client loop`);
-    console.log('way          reads   API ms/read   reader ms/read');
+    console.log('way          reads   API ms/read   above idle   reader ms/read');
     for (const r of all) {
       const reader = r.mode === 'reader' ? per(r, r.readerMs) : '-';
       console.log(
-        `${r.mode.padEnd(12)} ${String(r.reads).padStart(5)}   ${per(r, r.apiMs).padStart(11)}   ${reader.padStart(14)}`,
+        `${r.mode.padEnd(12)} ${String(r.reads).padStart(5)}   ${per(r, r.apiMs).padStart(11)}   ${per(r, r.apiMs - r.idleMs).padStart(10)}   ${reader.padStart(14)}`,
       );
     }
     const sum = (mode: string, f: (r: Round) => number) =>
       all.filter((r) => r.mode === mode).reduce((s, r) => s + f(r), 0);
-    const apiPerRead = (mode: string) => sum(mode, (r) => r.apiMs) / sum(mode, (r) => r.reads);
-    const ratio = apiPerRead('reader') / apiPerRead('in-process');
-    console.log(
-      `API process CPU per read, reader / in-process: ${ratio.toFixed(2)} (${apiPerRead('reader').toFixed(2)} / ${apiPerRead('in-process').toFixed(2)} ms)`,
-    );
+    for (const [what, f] of [
+      ['', (r: Round) => r.apiMs],
+      [' above idle', (r: Round) => r.apiMs - r.idleMs],
+    ] as const) {
+      const perRead = (mode: string) => sum(mode, f) / sum(mode, (r) => r.reads);
+      const ratio = perRead('reader') / perRead('in-process');
+      console.log(
+        `API process CPU per read${what}, reader / in-process: ${ratio.toFixed(2)} (${perRead('reader').toFixed(2)} / ${perRead('in-process').toFixed(2)} ms)`,
+      );
+    }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -262,18 +262,20 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
   });
 
   test('control plane kill -9 under load: no storefront request fails; restarted, nothing is re-applied', async () => {
-    let orphans: number[] = [];
+    let children: number[] = [];
     const { ok, failures } = await load(edge.http, 6000, async () => {
       await new Promise((res) => setTimeout(res, 1500));
-      const children = childrenOf(control.child!.pid!).map((c) => c.pid);
-      assert.equal(children.length, 2, 'the jobs process and the analytics reader');
+      children = childrenOf(control.child!.pid!).map((c) => c.pid);
       control.child!.kill('SIGKILL');
       await new Promise((res) => setTimeout(res, 2000));
-      // The jobs process and the analytics reader stop with the control plane, however it ends.
-      orphans = children.filter(alive);
       await control.start();
     });
-    assert.deepEqual(orphans, [], 'children of the killed control plane still running');
+    // The jobs process and the analytics reader stop with the control plane, however it ends. They
+    // run at the idle policy, so on a busy machine they may take a while to get to it.
+    assert.equal(children.length, 2, 'the jobs process and the analytics reader');
+    const until = Date.now() + 60_000;
+    while (children.some(running) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(children.filter(running), [], 'children of the killed control plane still running');
     assert.deepEqual(failures, []);
     assert.ok(ok > 100, `only ${ok} requests`);
     // The restarted control plane holds the same desired state for the node: no new version, so the
@@ -288,10 +290,11 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
   });
 });
 
-function alive(pid: number): boolean {
+/** Whether `pid` is a process that has not exited (a zombie has). */
+function running(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
