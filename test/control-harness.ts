@@ -144,8 +144,21 @@ export function childrenOf(pid: number): { pid: number; argv: string[] }[] {
   return out;
 }
 
-/** Field `n` of /proc/PID/stat (19: the niceness, 41: the scheduling policy, 5 is SCHED_IDLE). */
+/** Field `n` of /proc/PID/stat: 19 is the niceness, 41 the scheduling policy (`SCHED_IDLE`). */
 export function statField(pid: number, n: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
+}
+
+/** The idle scheduling policy as /proc/PID/stat field 41 shows it. */
+export const SCHED_IDLE = 5;
+
+/** Whether `pid` is a process that has not exited (a zombie has). */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }

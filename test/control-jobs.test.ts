@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { JOBS_NICENESS, jobsCommand } from '../src/control/jobs/index.ts';
 import { openState } from '../src/control/state/index.ts';
+import { SCHED_IDLE, statField } from './control-harness.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Field `n` of /proc/PID/stat: 19 is the niceness, 41 the scheduling policy. */
-function statField(pid: number, n: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
-}
-const SCHED_IDLE = 5;
 
 test('the jobs process runs niced and SCHED_IDLE, runs its scheduled pruning, and stops on SIGTERM', {
   timeout: 60_000,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -10,22 +10,8 @@ import { accessRecord } from '../src/control/api/testing.ts';
 import { opsRoutes } from '../src/control/ops/routes.ts';
 import { AnalyticsReader, analyticsRoutes, readerCommand } from '../src/control/reads/index.ts';
 import { openState, type State } from '../src/control/state/index.ts';
+import { childrenOf, running, SCHED_IDLE, statField } from './control-harness.ts';
 import { ROOT, triplaneAsync } from './helpers.ts';
-
-/** Field `n` of /proc/PID/stat: 19 is the niceness, 41 the scheduling policy. */
-function statField(pid: number, n: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
-}
-const SCHED_IDLE = 5;
-
-function alive(pid: number): boolean {
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
-  } catch {
-    return false;
-  }
-}
 
 /** A platform data directory with a state, one store with requests, and an admin token. */
 async function platform(t: TestContext) {
@@ -56,19 +42,6 @@ function reader(state: State, dataDir: string, o: { waitMs?: number } = {}): Ana
     log: pino({ level: 'silent' }),
     ...o,
   });
-}
-
-function readerPids(): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('analytics-reader');
-      } catch {
-        return false;
-      }
-    });
 }
 
 test('the reader process answers the API at the idle priority, byte for byte as the API would itself', {
@@ -130,7 +103,7 @@ test('a reader that dies is started again; reads wait for it, or are told 503 wi
   // WHEN both readers are killed
   const before = [patient.pid!, hasty.pid!];
   for (const pid of before) process.kill(pid, 'SIGKILL');
-  while (before.some(alive)) await new Promise((r) => setTimeout(r, 20));
+  while (before.some(running)) await new Promise((r) => setTimeout(r, 20));
   // THEN the patient API's read waits for the new reader and is answered by it; the hasty one's is
   // told to come back, with the time to wait
   const [late, refused] = await Promise.all([get(0), get(1)]);
@@ -165,9 +138,9 @@ test('stopped, the reader exits; a reader started without a control plane refuse
   });
   assert.equal(res.statusCode, 200);
   const pid = r.pid!;
-  assert.ok(readerPids().includes(pid));
+  assert.ok(childrenOf(process.pid).some((c) => c.pid === pid && c.argv.includes('analytics-reader')));
   await r.stop();
-  assert.equal(alive(pid), false);
+  assert.equal(running(pid), false);
   assert.equal(r.pid, undefined);
 
   const alone = await triplaneAsync(['analytics-reader', '--data-dir', p.dataDir], { timeoutMs: 60_000 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { NodeDesired, type NodeReport } from '../src/contracts/fleet.ts';
-import { ControlProcess, childrenOf, statField } from './control-harness.ts';
+import { ControlProcess, childrenOf, running, SCHED_IDLE, statField } from './control-harness.ts';
 import { type EdgeProcess, get, load, Upstream } from './edge/harness.ts';
 import { triplaneAsync } from './helpers.ts';
 
@@ -133,7 +133,7 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
       childrenOf(control.child!.pid!).find((c) => c.argv.includes('analytics-reader'))?.pid;
     const first = readerOf();
     assert.ok(first, `no analytics reader under the control plane:\n${control.output}`);
-    assert.deepEqual([statField(first, 19), statField(first, 41)], [19, 5], 'nice 19, SCHED_IDLE');
+    assert.deepEqual([statField(first, 19), statField(first, 41)], [19, SCHED_IDLE], 'nice 19, SCHED_IDLE');
     process.kill(first, 'SIGKILL');
     // The CLI's read waits for the reader the control plane starts again (2 s later).
     const r = await cli('logs', 'shop', '--path', '/logged', '--json');
@@ -289,16 +289,6 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
     assert.deepEqual([s.desiredVersion, s.appliedVersion, s.converged, s.node], [1, 1, true, 'node-1']);
   });
 });
-
-/** Whether `pid` is a process that has not exited (a zombie has). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 test("the analytics reads' share of a core is checked before the control plane starts", async () => {
   for (const bad of ['0', '1.5', 'half', '']) {
