@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { pino } from 'pino';
 import { MANAGEMENT_NICENESS } from '../src/contracts/priority.ts';
-import { bootstrapAdmin, buildApi } from '../src/control/api/index.ts';
+import { bootstrapAdmin, buildApi, ReadBudget } from '../src/control/api/index.ts';
 import { accessRecord } from '../src/control/api/testing.ts';
 import { opsRoutes } from '../src/control/ops/routes.ts';
 import { AnalyticsReader, analyticsRoutes, readerCommand } from '../src/control/reads/index.ts';
@@ -121,6 +121,30 @@ test('a reader that dies is started again; reads wait for it, or are told 503 wi
     again = await get(1);
   }
   assert.equal(again.statusCode, 200, again.body);
+});
+
+test('the wait for a starting reader is not charged to the read budget', { timeout: 120_000 }, async (t) => {
+  // GIVEN an API with the default budget (a tenth of a core) whose reader has only just been started
+  const p = await platform(t);
+  const r = reader(p.state, p.dataDir);
+  const budget = new ReadBudget();
+  const app = buildApi({ state: p.state, answerer: r, readBudget: budget, plugins: [opsRoutes(p.state)] });
+  t.after(() => app.close());
+  r.start();
+  t.after(() => r.stop());
+  const get = () =>
+    app.inject({ method: 'GET', url: '/api/audit', headers: { authorization: `Bearer ${p.token}` } });
+  // WHEN the first read waits for the reader to start
+  const t0 = performance.now();
+  assert.equal((await get()).statusCode, 200);
+  const waited = performance.now() - t0;
+  // THEN the budget charged the answer, not the start-up: charged the whole wait, the line would stay
+  // closed nine times as long
+  const spent = budget.stats().spentMs;
+  assert.ok(spent < waited / 2, `charged ${spent.toFixed(0)} ms of a ${waited.toFixed(0)} ms wait`);
+  const t1 = performance.now();
+  assert.equal((await get()).statusCode, 200);
+  assert.ok(performance.now() - t1 < waited, 'the next read did not wait out the start-up');
 });
 
 test('stopped, the reader exits; a reader started without a control plane refuses, naming why', {

@@ -26,6 +26,12 @@ export interface Answerer {
   knows(r: Route): boolean;
   /** Answers `r` for `input`; a failure the route raises comes back as an Answer with its status. */
   answer(r: Route, input: RawInput): Promise<Answer>;
+  /**
+   * Resolves when the answerer can take a read (a reader that is starting has started), rejects when
+   * it cannot in time. Awaited before the read takes its place in the line, so the read budget charges
+   * the answering, not the wait for an answerer.
+   */
+  ready?(): Promise<void>;
 }
 
 /** How the answerer names a route, the same in every process. */

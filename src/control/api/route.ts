@@ -186,6 +186,7 @@ export function routes(table: readonly Route[]): FastifyPluginAsync {
             body: unknown;
           };
           if (r.analytics) {
+            await answerer!.ready?.();
             const a = await budget!.run(
               request.caller?.user.name ?? request.ip,
               () => answerer!.answer(r, raw),

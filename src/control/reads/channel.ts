@@ -33,7 +33,7 @@ function unavailable(why: string): ApiError {
  */
 export class AnalyticsReader implements Answerer {
   private readonly supervised: Supervised;
-  private ready: ChildProcess | null = null;
+  private serving: ChildProcess | null = null;
   private readonly waiting = new Set<() => void>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
@@ -80,6 +80,11 @@ export class AnalyticsReader implements Answerer {
     return this.o.routes.has(routeKey(r));
   }
 
+  /** Waits for a starting reader; the API awaits it before the read budget's line (see `Answerer`). */
+  async ready(): Promise<void> {
+    await this.readyChild();
+  }
+
   async answer(r: Route, input: RawInput): Promise<Answer> {
     const child = await this.readyChild();
     const id = this.nextId++;
@@ -118,12 +123,12 @@ export class AnalyticsReader implements Answerer {
 
   /** The reader once it has said it is ready, waiting up to `waitMs` for it. */
   private readyChild(): Promise<ChildProcess> {
-    if (this.ready) return Promise.resolve(this.ready);
+    if (this.serving) return Promise.resolve(this.serving);
     return new Promise<ChildProcess>((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
         this.waiting.delete(done);
-        if (this.ready) resolve(this.ready);
+        if (this.serving) resolve(this.serving);
         else reject(unavailable(`did not start within ${this.waitMs / 1000} s`));
       };
       const timer = setTimeout(done, this.waitMs);
@@ -134,7 +139,7 @@ export class AnalyticsReader implements Answerer {
   private attach(child: ChildProcess): void {
     child.on('message', (m: unknown) => {
       if (ReaderReady.safeParse(m).success) {
-        this.ready = child;
+        this.serving = child;
         for (const w of [...this.waiting]) w();
         return;
       }
@@ -154,7 +159,7 @@ export class AnalyticsReader implements Answerer {
       child.kill('SIGKILL');
     });
     child.once('exit', () => {
-      if (this.ready === child) this.ready = null;
+      if (this.serving === child) this.serving = null;
       for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(unavailable('exited')));
     });
   }
