@@ -65,7 +65,6 @@ test('the dump runs inside the database container at the lowest priority, withou
     'mariadb-dump',
     '--single-transaction',
     '--quick',
-    '--skip-extended-insert',
     '--no-autocommit',
     '--order-by-primary',
     '--skip-dump-date',

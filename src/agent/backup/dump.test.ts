@@ -61,6 +61,38 @@ describe('dump digests', () => {
       assert.deepEqual(digest(DUMP, cuts), whole, `cuts ${cuts}`);
   });
 
+  test('digest extended inserts, however split, as the same rows in statements of one row', () => {
+    // mariadb-dump 10.11's extended insert: the statement's first line, then one row per line.
+    const extended = (split: number) => {
+      const rows = ["(1,'Shirt \\'blue\\'')", "(2,'caf\xc3\xa9')", "(3,'(a),\\n(b);')"];
+      const out: string[] = [];
+      for (let i = 0; i < rows.length; i += split) {
+        const part = rows.slice(i, i + split);
+        out.push(
+          'INSERT INTO `catalog_product` VALUES',
+          ...part.map((r, j) => `${r}${j === part.length - 1 ? ';' : ','}`),
+        );
+      }
+      return out.join('\n');
+    };
+    const statements = DUMP.replace(
+      "INSERT INTO `catalog_product` VALUES (2,'caf\xc3\xa9');",
+      "INSERT INTO `catalog_product` VALUES (2,'caf\xc3\xa9');\nINSERT INTO `catalog_product` VALUES (3,'(a),\\n(b);');",
+    );
+    const oneStatement = DUMP.split('\n')
+      .filter((l) => !l.startsWith('INSERT'))
+      .join('\n')
+      .replace('UNLOCK TABLES;', `${extended(3)}\nUNLOCK TABLES;`);
+    const twoStatements = oneStatement.replace(extended(3), extended(2));
+    const expected = digest(statements);
+    assert.equal(expected.tables.catalog_product!.rows, 3);
+    for (const dump of [oneStatement, twoStatements]) {
+      const d = digest(dump, [40, 300, 301]);
+      assert.deepEqual(d.tables, expected.tables);
+      assert.equal(d.complete, true);
+    }
+  });
+
   test('notice a dump cut short', () => {
     const cut = DUMP.slice(0, DUMP.indexOf('INSERT INTO `catalog_product` VALUES (2'));
     const d = digest(cut);

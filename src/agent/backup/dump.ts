@@ -3,22 +3,35 @@ import { createReadStream } from 'node:fs';
 import type { DumpDigest, TableDigest } from '../../contracts/backup.ts';
 
 const TABLE = /^-- Table structure for table `((?:[^`]|``)+)`$/;
-const INSERT = /^INSERT INTO `((?:[^`]|``)+)` VALUES /;
+// A statement of one row, `INSERT INTO `t` VALUES (…);`, or the first line of an extended insert,
+// `INSERT INTO `t` VALUES`, whose rows follow one per line: `(…),` and the last `(…);`.
+const INSERT = /^INSERT INTO `((?:[^`]|``)+)` VALUES( |$)/;
 const COMPLETED = /^-- Dump completed/;
+
+interface TableSum {
+  rows: number;
+  hash: Hash;
+  /** `INSERT INTO `t` VALUES `, as the table's name is quoted in the dump. */
+  prefix: string;
+}
 
 /**
  * Digests a mariadb-dump stream as it passes: the whole dump's sha256, and per table the rows and
- * the sha256 of their INSERT lines. The dump is taken with one INSERT per row
- * (`--skip-extended-insert`) in primary-key order, so the same data always gives the same digest,
+ * the sha256 of the rows as one-row INSERT statements (`INSERT INTO `t` VALUES (…);` and a newline
+ * each). The dump is taken in primary-key order, so the same data always gives the same digest,
  * whichever server it is dumped from: that is what lets verification compare a restored copy
- * with the moment of the backup without a second read of the live database.
+ * with the moment of the backup without a second read of the live database. Rows are digested the
+ * same whether the dump has one statement per row (backups taken before extended inserts) or
+ * extended inserts, and however those are split, so older backups verify as they did.
  */
 export class DumpDigester {
   private readonly whole = createHash('sha256');
-  private readonly tables = new Map<string, { rows: number; hash: Hash }>();
+  private readonly tables = new Map<string, TableSum>();
   private bytes = 0;
   private partial = '';
   private lastLine = '';
+  /** The table whose extended insert's rows the next lines are. */
+  private inserting: TableSum | null = null;
 
   /** Feeds the next bytes of the dump. */
   update(chunk: Buffer): void {
@@ -50,25 +63,41 @@ export class DumpDigester {
 
   private line(line: string): void {
     if (line !== '') this.lastLine = line;
+    if (this.inserting) {
+      // Strings are escaped (`\n`), so a row never spans lines; its line ends `,` or, the last, `;`.
+      if (line.startsWith('(')) {
+        const last = line.endsWith(';');
+        this.row(this.inserting, line.slice(0, last || line.endsWith(',') ? -1 : undefined));
+        if (last) this.inserting = null;
+        return;
+      }
+      this.inserting = null;
+    }
     if (line.startsWith('INSERT INTO ')) {
       const m = INSERT.exec(line);
       if (!m) return;
-      const t = this.table(unquote(m[1]!));
-      t.rows++;
-      t.hash.update(line, 'latin1');
-      t.hash.update('\n');
+      const t = this.table(unquote(m[1]!), m[1]!);
+      if (m[2] === '') this.inserting = t;
+      else this.row(t, line.slice(m[0].length, line.endsWith(';') ? -1 : undefined));
       return;
     }
     if (line.startsWith('-- Table structure')) {
       const m = TABLE.exec(line);
-      if (m) this.table(unquote(m[1]!));
+      if (m) this.table(unquote(m[1]!), m[1]!);
     }
   }
 
-  private table(name: string): { rows: number; hash: Hash } {
+  private row(t: TableSum, tuple: string): void {
+    t.rows++;
+    t.hash.update(t.prefix, 'latin1');
+    t.hash.update(tuple, 'latin1');
+    t.hash.update(';\n');
+  }
+
+  private table(name: string, quoted: string): TableSum {
     let t = this.tables.get(name);
     if (!t) {
-      t = { rows: 0, hash: createHash('sha256') };
+      t = { rows: 0, hash: createHash('sha256'), prefix: `INSERT INTO \`${quoted}\` VALUES ` };
       this.tables.set(name, t);
     }
     return t;
@@ -86,13 +115,16 @@ export async function digestDumpFile(path: string, database: string): Promise<Du
   return d.finish(database);
 }
 
+/** The problem a verification reports when the dump a backup recorded was cut short. */
+export const DUMP_CUT_SHORT = 'database.complete: the dump taken at backup time was cut short';
+
 /**
  * Every difference between the dump a backup recorded and a dump of its restored copy, each naming
  * the table and both values. Empty when they hold the same tables with the same rows.
  */
 export function compareDumps(expected: DumpDigest, actual: DumpDigest): string[] {
   const problems: string[] = [];
-  if (!expected.complete) problems.push('database.complete: the dump taken at backup time was cut short');
+  if (!expected.complete) problems.push(DUMP_CUT_SHORT);
   if (!actual.complete) problems.push('restored database: the dump of the restored copy was cut short');
   const names = new Set([...Object.keys(expected.tables), ...Object.keys(actual.tables)]);
   for (const name of [...names].sort()) {

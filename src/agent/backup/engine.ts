@@ -37,7 +37,7 @@ import {
   volumeMountpoint,
 } from './commands.ts';
 import { digest } from './digest.ts';
-import { compareDumps } from './dump.ts';
+import { compareDumps, DUMP_CUT_SHORT } from './dump.ts';
 import { compareMedia } from './media.ts';
 import { expiredSnapshots, type SnapshotInfo } from './retention.ts';
 
@@ -314,8 +314,11 @@ export class BackupEngine {
           join(scratch, 'redump.sql'),
           manifest,
         );
-        if (typeof loaded === 'string') problems.push(loaded);
-        else {
+        if (typeof loaded === 'string') {
+          // A dump cut inside an extended insert does not load at all; say why, as the comparison would.
+          if (!manifest.database.complete) problems.push(DUMP_CUT_SHORT);
+          problems.push(loaded);
+        } else {
           tables = Object.keys(loaded.tables).length;
           rows = Object.values(loaded.tables).reduce((n, t) => n + t.rows, 0);
           problems.push(...compareDumps(manifest.database, loaded));
