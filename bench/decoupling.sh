@@ -14,7 +14,8 @@
 # The generator runs at nice -10: it stands for shoppers on other machines, so its own scheduling
 # should not count as the storefront's latency (its remaining lateness is reported as "lag p99"). The
 # operator client (it asks for the backups and runs the analytics through the API, as `triplane backup
-# create --wait` and a dashboard would) stands for an operator's tools and runs at nice 19.
+# create --wait` and a dashboard would) stands for an operator's tools and runs at nice 19 and the
+# idle scheduling policy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-50}

@@ -7,7 +7,7 @@
 // media, restic, and the verification restore into a throwaway MariaDB) plus concurrent
 // log-analytics loops against the control API — and reports each window, the pooled idle and busy
 // figures, and busy/idle ratios.
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { getPriority, loadavg } from 'node:os';
@@ -23,8 +23,9 @@ import { controlLayout } from '../src/control/process.ts';
 /**
  * The operator client — one process that asks for the backups and runs the analytics loops through
  * the control API — stands for an operator's tools, which run on the operator's machine as the
- * generator stands for shoppers on theirs: at nice 19 its own CPU is not counted against the
- * storefront. It asks for a backup as `triplane backup create --wait` does (POST the backup, follow
+ * generator stands for shoppers on theirs: at nice 19 and the idle scheduling policy (which the
+ * kernel preempts at once for any normal task; at nice 19 alone a woken task may wait out its slice,
+ * bench/wakeup-latency.ts) it takes only what the storefront leaves, as it would on another machine. It asks for a backup as `triplane backup create --wait` does (POST the backup, follow
  * the operation, read the backup), without starting a CLI on this machine: a Node.js start-up is
  * 1.5 s of CPU and 200 MB of fresh memory, kernel work that lands on the storefront's cores whatever
  * the priority. What is measured is the platform's side of the work — the control API answering, the
@@ -419,7 +420,7 @@ type ToOperator = 'start' | 'stop' | 'backup';
 type FromOperator = { kind: 'loops'; loops: Analytics[] } | { kind: 'backup'; outcome: BackupOutcome };
 
 /**
- * The operator client runs in a process of its own at {@link OPERATOR_NICENESS}: reading answers in
+ * The operator client runs in a process of its own at {@link OPERATOR_NICENESS} and SCHED_IDLE: reading answers in
  * the generator would delay the generator's sends, and at the generator's priority it would take CPU
  * the storefront should get. Told by message when a busy window starts ("start": the analytics loops
  * run) and ends ("stop": answered with the loops' figures), and to take a backup ("backup": answered
@@ -466,6 +467,8 @@ function startOperatorClient(): {
   const child = fork(process.argv[1]!, [...process.argv.slice(2), '--operator-client'], {
     execArgv: process.execArgv,
   });
+  // Every thread it has by now; the threads it starts later inherit the policy.
+  execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(child.pid)]);
   const next = <K extends FromOperator['kind']>(kind: K) =>
     new Promise<Extract<FromOperator, { kind: K }>>((done) => {
       const on = (m: FromOperator) => {
@@ -513,6 +516,8 @@ interface Proc {
   uid: number;
   comm: string;
   nice: number;
+  /** The scheduling policy; 5 is SCHED_IDLE. */
+  policy: number;
   ticks: number;
   start: string;
 }
@@ -527,6 +532,7 @@ async function readProc(pid: number): Promise<Proc | undefined> {
       uid: st.uid,
       comm: text.slice(text.indexOf('(') + 1, close),
       nice: Number(f[16]),
+      policy: Number(f[38]),
       ticks: Number(f[11]) + Number(f[12]),
       start: f[19]!,
     };
@@ -558,7 +564,8 @@ function controlChild(p: Proc): string {
   return p.comm;
 }
 function groupOf(p: Proc, all: Map<number, Proc>, top: Map<number, string>): string {
-  const niced = p.nice > 0 ? ` (nice ${p.nice})` : '';
+  const idle = p.policy === 5 ? ', SCHED_IDLE' : '';
+  const niced = p.nice > 0 ? ` (nice ${p.nice}${idle})` : idle ? ` (${idle.slice(2)})` : '';
   let ownedByStore = false;
   for (let a: Proc | undefined = p, hops = 0; a && hops < 64; a = all.get(a.ppid), hops++) {
     ownedByStore ||= a.uid === storeUid;
