@@ -576,8 +576,19 @@ function groupOf(p: Proc, all: Map<number, Proc>, top: Map<number, string>): str
   }
   return ownedByStore ? `store: ${p.comm}${niced}` : 'other processes on the machine';
 }
+/**
+ * Seconds of CPU the host took from this virtual machine in each phase (/proc/stat's steal): time
+ * in which nothing here ran, the storefront included, whatever its priority.
+ */
+const stolen = new Map<string, number>();
+async function stealTicks(): Promise<number> {
+  // cpu  user nice system idle iowait irq softirq steal …
+  const first = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!;
+  return Number(first.trim().split(/\s+/)[8] ?? 0);
+}
 function sampleCpu(): () => Promise<void> {
   let last = new Map<string, number>();
+  let lastSteal = 0;
   let first = true;
   let stopped = false;
   const loop = async () => {
@@ -598,6 +609,9 @@ function sampleCpu(): () => Promise<void> {
         byGroup.set(g, (byGroup.get(g) ?? 0) + delta / HZ);
       }
       cpu.set(phase, byGroup);
+      const steal = await stealTicks();
+      if (!first) stolen.set(phase, (stolen.get(phase) ?? 0) + (steal - lastSteal) / HZ);
+      lastSteal = steal;
       last = next;
       first = false;
       await sleep(1000);
@@ -844,6 +858,12 @@ function report(
       `idle windows against each other: p99 highest/lowest ${ratio(Math.max(...idleP99), Math.min(...idleP99))}`,
     );
   }
+  // A window in which the host took cores from this machine says nothing of the platform's work.
+  const windows = Array.from({ length: rounds }, (_, i) => [`idle-${i + 1}`, `busy-${i + 1}`]).flat();
+  const coresStolen = (p: string) => (stolen.get(p) ?? 0) / ((phaseWallMs.get(p) ?? Number.NaN) / 1000);
+  out.push(
+    `cores taken by the host (steal), per window: ${windows.map((p) => `${p} ${coresStolen(p).toFixed(2)}`).join(', ')}`,
+  );
   const nonOk = samples.filter((s) => !s.ok);
   if (nonOk.length > 0) {
     const counts = new Map<string, number>();
@@ -915,6 +935,14 @@ function report(
     out.push(`  ${g.padEnd(44)} ${i.toFixed(2).padStart(5)} -> ${b.toFixed(2).padStart(5)}`);
   out.push(
     `  ${'total'.padEnd(44)} ${total(ci).toFixed(2).padStart(5)} -> ${total(cb).toFixed(2).padStart(5)}`,
+  );
+  const steal = (prefix: string) => {
+    const ps = [...stolen.keys()].filter((p) => p.startsWith(prefix));
+    const wall = ps.reduce((n, p) => n + (phaseWallMs.get(p) ?? 0), 0);
+    return wall > 0 ? ps.reduce((n, p) => n + stolen.get(p)!, 0) / (wall / 1000) : 0;
+  };
+  out.push(
+    `  ${'taken by the host (steal)'.padEnd(44)} ${steal('idle').toFixed(2).padStart(5)} -> ${steal('busy').toFixed(2).padStart(5)}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }
