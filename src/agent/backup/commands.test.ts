@@ -7,6 +7,7 @@ import { ProcessExecutor } from '../executor.ts';
 import type { StoreUser } from '../podman/types.ts';
 import {
   BACKUP_NICENESS,
+  batchInserts,
   bounded,
   containerRemoveNow,
   databaseDrop,
@@ -18,6 +19,7 @@ import {
   verifierTmpfsBytes,
   volumeMountpoint,
 } from './commands.ts';
+import { DumpDigester } from './dump.ts';
 import { mapOwner } from './engine.ts';
 
 const u: StoreUser = {
@@ -65,6 +67,7 @@ test('the dump runs inside the database container at the lowest priority, withou
     'mariadb-dump',
     '--single-transaction',
     '--quick',
+    '--skip-extended-insert',
     '--no-autocommit',
     '--order-by-primary',
     '--skip-dump-date',
@@ -214,4 +217,60 @@ test("restored media moves from one store user's ids to another's", () => {
   assert.equal(mapOwner(165_536 + 32, from, to), 362_144 + 32, 'www-data in the container');
   assert.equal(mapOwner(0, from, to), 0, 'an id outside both stays');
   assert.equal(mapOwner(165_536 + 65_536, from, to), 165_536 + 65_536, 'past the range stays');
+});
+
+test('batchInserts joins runs of one-row INSERTs into statements of many rows, digesting the same', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-batch-'));
+  try {
+    // GIVEN a dump with one statement per row: two tables, values holding what could confuse a join
+    const big = `'${'x'.repeat(600_000)}'`;
+    const dump = [
+      'CREATE TABLE `t` (`id` int, `v` text);',
+      'set autocommit=0;',
+      "INSERT INTO `t` VALUES (1,'a;b');",
+      "INSERT INTO `t` VALUES (2,'%s \\' (x);\\n');",
+      `INSERT INTO \`t\` VALUES (3,${big});`,
+      `INSERT INTO \`t\` VALUES (4,${big});`,
+      "INSERT INTO `o``dd` VALUES (5,'z');",
+      'commit;',
+      '-- Dump completed',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'in.sql'), dump, 'latin1');
+    const cmd = batchInserts(join(dir, 'in.sql'), join(dir, 'out.sql'));
+    assert.deepEqual(cmd.argv.slice(0, cmd.argv.indexOf('awk')), bounded({ argv: [] }).argv);
+    // WHEN it runs
+    await new ProcessExecutor().run(cmd);
+    // THEN runs of one table become statements of a row per line, each under a megabyte, and every
+    // other line is as it was
+    const out = readFileSync(join(dir, 'out.sql'), 'latin1');
+    assert.equal(
+      out,
+      [
+        'CREATE TABLE `t` (`id` int, `v` text);',
+        'set autocommit=0;',
+        'INSERT INTO `t` VALUES',
+        "(1,'a;b'),",
+        "(2,'%s \\' (x);\\n'),",
+        `(3,${big});`,
+        'INSERT INTO `t` VALUES',
+        `(4,${big});`,
+        'INSERT INTO `o``dd` VALUES',
+        "(5,'z');",
+        'commit;',
+        '-- Dump completed',
+        '',
+      ].join('\n'),
+    );
+    // AND the rows digest as they did
+    const digest = (text: string) => {
+      const d = new DumpDigester();
+      d.update(Buffer.from(text, 'latin1'));
+      return d.finish('store');
+    };
+    assert.deepEqual(digest(out).tables, digest(dump).tables);
+    assert.equal(digest(out).tables.t!.rows, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -83,16 +83,18 @@ export const resticStats = (repo: Repository, id: string): Command =>
 
 /**
  * mariadb-dump's options. `--single-transaction` reads one consistent snapshot without locking a
- * table, so checkouts keep writing; rows in primary-key order make a dump of the same data
- * byte-identical wherever it is taken (see DumpDigester). Extended inserts (mariadb-dump's default,
- * one row per line) load about four times faster than one statement per row, which backups before
- * used: the verification's load is most of a backup's CPU (docs/backups.md). One transaction per
- * table makes loading one commit per table; no dump date, so an unchanged store dumps identically
- * and the repository deduplicates it away.
+ * table, so checkouts keep writing; one INSERT per row in primary-key order makes a dump of the same
+ * data byte-identical wherever it is taken (see DumpDigester), and keeps what changed in few of the
+ * repository's chunks: extended inserts, split every megabyte, move their splits when rows are added
+ * (appending 600 rows to a 150 000-row table added 0.76 MB to the repository as extended inserts,
+ * 0.1 MB as one statement per row); loads batch the rows instead (`batchInserts`). One transaction
+ * per table makes loading those rows one commit per table, not one per row; no dump date, so an
+ * unchanged store dumps identically and the repository deduplicates it away.
  */
 export const DUMP_OPTIONS = [
   '--single-transaction',
   '--quick',
+  '--skip-extended-insert',
   '--no-autocommit',
   '--order-by-primary',
   '--skip-dump-date',
@@ -111,6 +113,26 @@ export function databaseDump(u: StoreUser, container: string, db: string, outFil
       timeoutMs: 6 * 3600_000,
     }),
   );
+}
+
+// Joins runs of one-row INSERTs into one table into statements of many rows (a row per line, as
+// mariadb-dump writes extended inserts), each under a megabyte; every other line passes unchanged.
+// MariaDB loads 150 000 rows about four times faster so (12 s against 3 s here). A row never spans
+// lines: mariadb-dump escapes line breaks inside values.
+const BATCH_INSERTS = [
+  'match($0, /^INSERT INTO `([^`]|``)+` VALUES \\(/) && substr($0, length($0) - 1) == ");" {',
+  '  head = substr($0, 1, RLENGTH - 2); row = substr($0, RLENGTH, length($0) - RLENGTH)',
+  '  if (head == cur && size + length(row) < 1000000) { printf ",\\n%s", row; size += length(row) + 2 }',
+  '  else { if (cur != "") print ";"; printf "%s\\n%s", head, row; cur = head; size = length(head) + length(row) }',
+  '  next',
+  '}',
+  '{ if (cur != "") { print ";"; cur = "" } print }',
+  'END { if (cur != "") print ";" }',
+].join('\n');
+
+/** Writes `dumpFile` with its rows batched (see BATCH_INSERTS) to `outFile`, for loading. */
+export function batchInserts(dumpFile: string, outFile: string): Command {
+  return bounded({ argv: ['awk', BATCH_INSERTS, dumpFile], stdoutFile: outFile, timeoutMs: 6 * 3600_000 });
 }
 
 /** Loads a dump file (its own CREATE DATABASE and USE) into `container`. */

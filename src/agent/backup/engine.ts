@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   BackupManifest,
   type BackupTaken,
@@ -15,6 +15,7 @@ import type { Executor } from '../executor.ts';
 import { parseSubIds } from '../host/subid.ts';
 import type { StoreUser } from '../podman/types.ts';
 import {
+  batchInserts,
   containerRemoveNow,
   copyContent,
   databaseDrop,
@@ -362,7 +363,9 @@ export class BackupEngine {
         );
       this.progress('loading the database');
       await this.o.executor.run(databaseDrop(t.user, t.databaseContainer, t.databaseName));
-      await this.o.executor.run(databaseLoad(t.user, t.databaseContainer, dumpFile));
+      const batched = join(dirname(dumpFile), 'database.load.sql');
+      await this.o.executor.run(batchInserts(dumpFile, batched));
+      await this.o.executor.run(databaseLoad(t.user, t.databaseContainer, batched));
       this.progress('restoring the media');
       const mount = await this.mountpoint(t.user, t.mediaVolume);
       const from = join(restored, mediaPath(snap));
@@ -451,7 +454,10 @@ export class BackupEngine {
     const ready = await this.o.executor.run(databaseWaitReady(via.user, name, 60));
     if (ready.exitCode !== 0) return 'verifier: the throwaway MariaDB did not start within 60 s';
     this.progress('loading the dump into the throwaway database');
-    const load = await this.attempt(() => this.o.executor.run(databaseLoad(via.user, name, dumpFile)));
+    const batched = join(dirname(redumpFile), 'database.load.sql');
+    const batch = await this.attempt(() => this.o.executor.run(batchInserts(dumpFile, batched)));
+    if (batch) return `database: the dump cannot be read for loading: ${batch}`;
+    const load = await this.attempt(() => this.o.executor.run(databaseLoad(via.user, name, batched)));
     if (load) return `database: the dump does not load into a fresh MariaDB: ${load}`;
     this.progress('dumping the restored copy');
     const redump = await this.attempt(() =>
