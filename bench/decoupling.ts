@@ -24,8 +24,9 @@ import { controlLayout } from '../src/control/process.ts';
  * The operator client — one process that asks for the backups and runs the analytics loops through
  * the control API — stands for an operator's tools, which run on the operator's machine as the
  * generator stands for shoppers on theirs: at nice 19 and the idle scheduling policy (which the
- * kernel preempts at once for any normal task; at nice 19 alone a woken task may wait out its slice,
- * bench/wakeup-latency.ts) it takes only what the storefront leaves, as it would on another machine. It asks for a backup as `triplane backup create --wait` does (POST the backup, follow
+ * kernel preempts at once for any normal task; at nice 19 alone a woken task may wait out its
+ * slice, bench/wakeup-latency.ts) it takes only what the storefront leaves, as it would on another
+ * machine. It asks for a backup as `triplane backup create --wait` does (POST the backup, follow
  * the operation, read the backup), without starting a CLI on this machine: a Node.js start-up is
  * 1.5 s of CPU and 200 MB of fresh memory, kernel work that lands on the storefront's cores whatever
  * the priority. What is measured is the platform's side of the work — the control API answering, the
@@ -420,9 +421,9 @@ type ToOperator = 'start' | 'stop' | 'backup';
 type FromOperator = { kind: 'loops'; loops: Analytics[] } | { kind: 'backup'; outcome: BackupOutcome };
 
 /**
- * The operator client runs in a process of its own at {@link OPERATOR_NICENESS} and SCHED_IDLE: reading answers in
- * the generator would delay the generator's sends, and at the generator's priority it would take CPU
- * the storefront should get. Told by message when a busy window starts ("start": the analytics loops
+ * The operator client runs in a process of its own at {@link OPERATOR_NICENESS} and SCHED_IDLE:
+ * reading answers in the generator would delay the generator's sends, and at the generator's
+ * priority it would take CPU the storefront should get. Told by message when a busy window starts ("start": the analytics loops
  * run) and ends ("stop": answered with the loops' figures), and to take a backup ("backup": answered
  * with its outcome).
  */

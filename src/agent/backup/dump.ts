@@ -21,8 +21,8 @@ interface TableSum {
  * each). The dump is taken in primary-key order, so the same data always gives the same digest,
  * whichever server it is dumped from: that is what lets verification compare a restored copy
  * with the moment of the backup without a second read of the live database. Rows are digested the
- * same whether the dump has one statement per row (backups taken before extended inserts) or
- * extended inserts, and however those are split, so older backups verify as they did.
+ * same whether the dump has one statement per row (as backups take it) or extended inserts (as
+ * loading batches it, `batchInserts`), however those are split.
  */
 export class DumpDigester {
   private readonly whole = createHash('sha256');

@@ -316,7 +316,7 @@ export class BackupEngine {
           manifest,
         );
         if (typeof loaded === 'string') {
-          // A dump cut inside an extended insert does not load at all; say why, as the comparison would.
+          // A dump cut inside a statement does not load at all; say why, as the comparison would.
           if (!manifest.database.complete) problems.push(DUMP_CUT_SHORT);
           problems.push(loaded);
         } else {
