@@ -151,6 +151,7 @@ describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
     const viaEdge = async () => {
       const r = await request('http://127.0.0.1:8080/product/1', {
         headers: { host: 'demo.localhost:8080' },
+        dispatcher: fresh,
       });
       await r.body.dump();
       return {
@@ -163,7 +164,7 @@ describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
     await viaEdge();
     const warm = await viaEdge();
     assert.deepEqual([warm.status, warm.edge, warm.tags], [200, 'HIT', undefined]);
-    const purge = triplane(['purge', 'demo', '--tag', 'cat_p_1', '--data-dir', dataDir]);
+    const purge = await triplaneAsync(['purge', 'demo', '--tag', 'cat_p_1', '--data-dir', dataDir]);
     assert.equal(purge.code, 0, purge.stderr);
     assert.deepEqual(await viaEdge(), { status: 200, edge: 'MISS', varnish: 'MISS', tags: undefined });
     assert.deepEqual(await viaEdge(), { status: 200, edge: 'HIT', varnish: 'MISS', tags: undefined });

@@ -7,13 +7,15 @@ import { PRODUCT_GET, SQL_ERROR_TEXT } from './testing.ts';
 
 const settings = WafSettings.parse({});
 const GET = PRODUCT_GET;
-// 950130's lazy quantifiers on a page of "<TITLE>Index of" take about a second at 512 KiB.
-const DIRECTORY_LISTING: WafResponse = {
+// 950130's lazy quantifiers on a page of "<TITLE>Index of" grow with the square of its length: on
+// the 2-core dev machine about 0.3 s at 75 KB and 10 s at 450 KB.
+const listing = (repeats: number): WafResponse => ({
   status: 200,
   headers: [['content-type', 'text/html']],
-  body: '<TITLE>Index of'.repeat(30_000),
+  body: '<TITLE>Index of'.repeat(repeats),
   partial: false,
-};
+});
+const DIRECTORY_LISTING = listing(30_000);
 const SQL_ERROR: WafResponse = {
   status: 200,
   headers: [['content-type', 'text/html']],
@@ -34,7 +36,8 @@ test('the number of threads is checked, naming the field and the value', () => {
 });
 
 describe('a pool of two inspection threads', () => {
-  const offload = new WafOffload({ timeoutMs: 5000, threads: 2 });
+  // No job here should time out, however slow the machine: the deadline is far past the slow job.
+  const offload = new WafOffload({ timeoutMs: 60_000, threads: 2 });
   after(() => offload.close());
 
   test('each response phase finds its transaction on the thread that kept it', async () => {
@@ -57,7 +60,7 @@ describe('a pool of two inspection threads', () => {
 
   test('a job goes to the thread with the fewest unfinished jobs', async () => {
     const order: string[] = [];
-    const slow = offload.replay(settings, GET, '', DIRECTORY_LISTING).then((r) => {
+    const slow = offload.replay(settings, GET, '', listing(5_000)).then((r) => {
       order.push('slow');
       return r;
     });
@@ -86,4 +89,35 @@ test('a job over its deadline is timed out and the jobs posted behind it still r
   } finally {
     await offload.close();
   }
+});
+
+describe('a thread that is starting', () => {
+  const offload = new WafOffload({ timeoutMs: 300 });
+  after(() => offload.close());
+  /** Waits until the thread can take a short job (it has loaded and compiled), up to a minute. */
+  const untilFree = async () => {
+    const deadline = Date.now() + 60_000;
+    while (!offload.hasFreeThread()) {
+      assert.ok(Date.now() < deadline, 'the thread never became free');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  test('is not free until it has loaded and compiled the prepared rules', async () => {
+    assert.equal(offload.hasFreeThread(), false, 'a thread not started is not free');
+    offload.prepare([settings]);
+    assert.equal(offload.hasFreeThread(), false, 'a thread loading its code is not free');
+    await untilFree();
+    assert.equal((await offload.inspect(settings, GET, '')).timedOut, false);
+  });
+
+  test('replaces a timed-out thread at once, and is not free until the new one has compiled', async () => {
+    const slow = await offload.replay(settings, GET, '', DIRECTORY_LISTING);
+    assert.equal(slow.timedOut, true);
+    // The successor is starting already, with nothing posted to it.
+    assert.equal(offload.hasFreeThread(), false);
+    await untilFree();
+    const next = await offload.inspect(settings, { ...GET, uri: "/?q=1' or '1'='1" }, '');
+    assert.equal(next.interrupted?.ruleId, 949110);
+  });
 });

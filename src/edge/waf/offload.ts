@@ -179,7 +179,7 @@ export class WafOffload {
   release(txId: number): void {
     const thread = this.keptOn.get(txId);
     this.keptOn.delete(txId);
-    thread?.control({ release: txId });
+    thread?.release(txId);
   }
 
   /**
@@ -188,7 +188,7 @@ export class WafOffload {
    */
   prepare(settings: readonly WafSettings[]): void {
     if (settings.length === 0) return;
-    for (const t of this.pool) t.control({ prepare: [...settings] }, true);
+    for (const t of this.pool) t.prepare([...settings]);
   }
 
   /** Stops the threads; jobs not answered yet are refused. */
@@ -239,11 +239,17 @@ export class WafOffload {
  */
 const LONG_JOB_MS = 50;
 
+/** `startedAt` of a thread that is still loading: it counts as held (see SharedProgress). */
+const STARTING = -1n;
+
 /** What a thread shares with the event loop that posts its jobs, read without waiting for answers. */
 export interface SharedProgress {
   /** `[0]`: jobs posted to the thread and not finished by it. */
   readonly unfinished: Int32Array;
-  /** `[0]`: when the running job started (ms since the epoch), 0 between jobs. */
+  /**
+   * `[0]`: when the running job started (ms since the epoch), 0 between jobs, STARTING while the
+   * thread loads its code and has not yet finished its first job or compile.
+   */
   readonly startedAt: BigInt64Array;
 }
 
@@ -263,6 +269,8 @@ class InspectionThread {
   private timer: NodeJS.Timeout | undefined;
   /** Jobs posted that may run long (large values), counted until answered. */
   private longJobs = 0;
+  /** The settings last prepared, compiled by each thread that starts. */
+  private prepared: WafSettings[] = [];
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -270,15 +278,22 @@ class InspectionThread {
     return Atomics.load(this.progress.unfinished, 0);
   }
 
-  /** Whether what the thread is doing now started more than LONG_JOB_MS before `now`. */
+  /**
+   * Whether the thread is still starting, or what it is doing now started more than LONG_JOB_MS
+   * before `now`. A starting thread loads its code and compiles the CRS before its first job: on a
+   * slow machine, seconds.
+   */
   held(now: number): boolean {
-    const started = Number(Atomics.load(this.progress.startedAt, 0));
-    return started !== 0 && now - started > LONG_JOB_MS;
+    const started = Atomics.load(this.progress.startedAt, 0);
+    return started === STARTING || (started !== 0n && now - Number(started) > LONG_JOB_MS);
   }
 
-  /** Whether a short job posted now waits behind nothing long. */
+  /**
+   * Whether a short job posted now waits behind nothing long. A thread that is not running is not
+   * free either: the job would wait for it to start.
+   */
   free(now: number): boolean {
-    return this.longJobs === 0 && !this.held(now);
+    return this.worker !== undefined && this.longJobs === 0 && !this.held(now);
   }
 
   /** How far behind the thread is, for choosing one: long work outweighs any queue of short jobs. */
@@ -292,10 +307,19 @@ class InspectionThread {
     this.post(p);
   }
 
-  /** Sends a message that is not a job; `start` starts the thread for it if it is not running. */
-  control(m: OffloadControl, start = false): void {
-    if (start) this.thread().postMessage(m);
-    else this.worker?.postMessage(m);
+  /**
+   * Compiles these settings' rule sets on the thread, starting it if it is not running. A thread
+   * started later (after one was replaced) compiles them first too.
+   */
+  prepare(settings: WafSettings[]): void {
+    this.prepared = settings;
+    if (this.worker) this.worker.postMessage({ prepare: settings } satisfies OffloadControl);
+    else this.thread();
+  }
+
+  /** Drops the transaction the thread keeps for this job id. */
+  release(txId: number): void {
+    this.worker?.postMessage({ release: txId } satisfies OffloadControl);
   }
 
   async close(): Promise<void> {
@@ -316,6 +340,7 @@ class InspectionThread {
   private thread(): Worker {
     if (!this.worker) {
       this.progress = newProgress();
+      Atomics.store(this.progress.startedAt, 0, STARTING);
       const w = new Worker(bootstrap(), { eval: true, workerData: this.progress });
       w.unref();
       w.on('message', (m: OffloadReply | { id: number; started: true }) => {
@@ -344,6 +369,7 @@ class InspectionThread {
         for (const p of this.posted) this.post(p);
       });
       this.worker = w;
+      if (this.prepared.length > 0) w.postMessage({ prepare: this.prepared } satisfies OffloadControl);
     }
     return this.worker;
   }
@@ -355,12 +381,17 @@ class InspectionThread {
     return p!;
   }
 
+  /**
+   * Stops the thread and starts its successor now, so that it has compiled before the next job
+   * comes; until then it is held, and short jobs are inspected on the event loop instead.
+   */
   private replace(): void {
     clearTimeout(this.timer);
     this.running = undefined;
     const w = this.worker;
     this.worker = undefined;
     void w?.terminate();
+    if (this.prepared.length > 0) this.thread();
   }
 
   /**

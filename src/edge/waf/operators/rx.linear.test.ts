@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import v8 from 'node:v8';
 import { CompiledPattern, enableLinearRegExpFallback } from './rx.ts';
 import { RX_CASES } from './testdata/modsecurity-cases.ts';
 
 // This file runs in its own process (node:test isolates files), so the process-wide V8 flags stay
 // here. Falling back after a single backtrack makes every eligible match run on the linear engine.
-enableLinearRegExpFallback();
-v8.setFlagsFromString('--regexp-backtracks-before-fallback=1');
+enableLinearRegExpFallback(1);
 
 describe('with the linear-time regexp fallback enabled', () => {
   for (const c of RX_CASES) {

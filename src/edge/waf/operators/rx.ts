@@ -13,15 +13,30 @@ import { PcreTranslateError, translatePcre } from './pcre.ts';
 let expandCase = false;
 
 /**
+ * Backtracks one match may take before V8 gives it to the linear engine. V8's default, 50 000, is
+ * made for short strings: a response body is up to 512 KiB (by default), and a single
+ * `SQL Server.*Driver` (951220) that finds "SQL Server" near the start of a page walks back over the
+ * whole rest of it, about one backtrack a byte. Past 50 000 that linear walk moved to the linear
+ * engine, which takes seconds on such a page (2.9 s to inspect a 512 KiB page naming SQL Server,
+ * against 0.12 s backtracking): the inspection thread was held, and the page missed its deadline.
+ * 16 million lets a page of that size name it some ten times and still match by backtracking; a
+ * truly catastrophic pattern pays about 0.16 s before it falls back, under the job deadline that
+ * bounds it anyway. bench/waf-long-pages.ts measures both sides.
+ */
+export const BACKTRACKS_BEFORE_FALLBACK = 16_000_000;
+
+/**
  * Opt-in ReDoS mitigation for the process: turns on V8's fallback from backtracking to its
- * linear-time regexp engine after excessive backtracking
+ * linear-time regexp engine after `backtracks` backtracks in one match
  * (`--enable-experimental-regexp-engine-on-excessive-backtracks`), and makes patterns compiled
  * afterwards avoid the `i` flag, which that engine does not support. Results are the same; only
- * patterns without lookarounds, backreferences and large counted repeats can fall back. Call it once
- * at process start, before compiling rules (it changes a V8 flag for the whole process).
+ * patterns without lookarounds, backreferences and large counted repeats can fall back. Call it
+ * once at process start, before any pattern runs: V8 fixes a regexp's limit when it first compiles
+ * it, and shares that code between regexps of the same source.
  */
-export function enableLinearRegExpFallback(): void {
+export function enableLinearRegExpFallback(backtracks = BACKTRACKS_BEFORE_FALLBACK): void {
   v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+  v8.setFlagsFromString(`--regexp-backtracks-before-fallback=${backtracks}`);
   expandCase = true;
 }
 
