@@ -1,11 +1,13 @@
 // Where the CPU of an analytics read lands: in the API process, which runs at nice 19 and cannot take
 // the idle policy (it pushes policy to the edges under load), or in the analytics reader, which runs
-// at the idle policy. The same API is started both ways on one state — answering its analytics reads
-// itself, and passing them to a reader process (src/control/reads) — and asked the same read in a
-// loop; the CPU each process used (utime + stime from /proc) is divided by the reads answered, and
-// also what the API process spends over as long asked nothing is taken off ("above idle"). The two
-// ways alternate in one run.
+// at the idle policy. The same API is started three ways on one state — answering its analytics
+// reads itself ("in-process"), passing them to a reader process (src/control/reads) that answers on
+// the client's connection ("reader", as the control plane runs), and one whose answers come back
+// through the API ("reader-bytes") — and asked the same read in a loop; the CPU each process used
+// (utime + stime from /proc) is divided by the reads answered, and also what the API process spends
+// over as long asked nothing is taken off ("above idle"). The ways alternate in one run.
 //   node --import tsx bench/analytics-reads.ts [--records 1000] [--seconds 10] [--rounds 3]
+//     [--ways in-process,reader,reader-bytes]
 // Loopback only: each API listens on 127.0.0.1 on a port the kernel picks.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,11 +28,14 @@ const { values: opt } = parseArgs({
     records: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
+    ways: { type: 'string', default: 'in-process,reader,reader-bytes' },
     // Internal: run as the API under test.
     serve: { type: 'string' },
     'data-dir': { type: 'string' },
   },
 });
+
+const WAYS = ['in-process', 'reader', 'reader-bytes'];
 
 function ticks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -84,13 +89,17 @@ async function round(
   const { child, url } = await serve(mode, dataDir);
   try {
     const path = `/api/stores/demo/requests?limit=${records}`;
-    const get = async () => {
+    const get = async (starting = false) => {
       const r = await request(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
       const body = await r.body.text();
+      // A reader at the idle policy may take longer to start than a read waits for it.
+      if (starting && r.statusCode === 503) return 0;
       if (r.statusCode !== 200) throw new Error(`${mode}: ${r.statusCode} ${body}`);
       return body.length;
     };
-    // Warm up: the reader starts, both JITs settle.
+    // Warm up: the reader starts (within a minute), then both JITs settle.
+    const started = Date.now() + 60_000;
+    while ((await get(Date.now() < started)) === 0);
     const warm = Date.now() + 2000;
     while (Date.now() < warm) await get();
     const pid = child.pid!;
@@ -121,6 +130,9 @@ async function main(): Promise<void> {
   const records = Number(opt.records);
   const seconds = Number(opt.seconds);
   const rounds = Number(opt.rounds);
+  const ways = opt.ways.split(',');
+  const unknown = ways.filter((w) => !WAYS.includes(w));
+  if (unknown.length > 0) throw new Error(`--ways: expected some of ${WAYS.join(', ')}, got "${opt.ways}"`);
   const dataDir = mkdtempSync(join(tmpdir(), 'tp-bench-reads-'));
   try {
     const state = await openState({ dataDir: join(dataDir, 'control') });
@@ -151,14 +163,13 @@ async function main(): Promise<void> {
 
     const all: Round[] = [];
     for (let i = 0; i < rounds; i++) {
-      for (const mode of ['in-process', 'reader'])
-        all.push(await round(mode, dataDir, token, seconds, records));
+      for (const mode of ways) all.push(await round(mode, dataDir, token, seconds, records));
     }
     const per = (r: Round, ms: number) => (ms / r.reads).toFixed(2);
     console.log(`${records} records a read (${all[0]!.bytes} bytes), ${seconds} s a round, one client loop`);
     console.log('way          reads   API ms/read   above idle   reader ms/read');
     for (const r of all) {
-      const reader = r.mode === 'reader' ? per(r, r.readerMs) : '-';
+      const reader = r.mode.startsWith('reader') ? per(r, r.readerMs) : '-';
       console.log(
         `${r.mode.padEnd(12)} ${String(r.reads).padStart(5)}   ${per(r, r.apiMs).padStart(11)}   ${per(r, r.apiMs - r.idleMs).padStart(10)}   ${reader.padStart(14)}`,
       );
@@ -170,10 +181,16 @@ async function main(): Promise<void> {
       [' above idle', (r: Round) => r.apiMs - r.idleMs],
     ] as const) {
       const perRead = (mode: string) => sum(mode, f) / sum(mode, (r) => r.reads);
-      const ratio = perRead('reader') / perRead('in-process');
-      console.log(
-        `API process CPU per read${what}, reader / in-process: ${ratio.toFixed(2)} (${perRead('reader').toFixed(2)} / ${perRead('in-process').toFixed(2)} ms)`,
-      );
+      for (const [a, b] of [
+        ['reader', 'in-process'],
+        ['reader-bytes', 'in-process'],
+        ['reader', 'reader-bytes'],
+      ] as const) {
+        if (!ways.includes(a) || !ways.includes(b)) continue;
+        console.log(
+          `API process CPU per read${what}, ${a} / ${b}: ${(perRead(a) / perRead(b)).toFixed(2)} (${perRead(a).toFixed(2)} / ${perRead(b).toFixed(2)} ms)`,
+        );
+      }
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -185,11 +202,13 @@ async function serveHere(): Promise<void> {
   const dataDir = opt['data-dir']!;
   const state = await openState({ dataDir: join(dataDir, 'control') });
   let reader: AnalyticsReader | undefined;
-  if (opt.serve === 'reader') {
+  if (opt.serve?.startsWith('reader')) {
     reader = new AnalyticsReader({
       argv: readerCommand({ node: NODE, entry: join(ROOT, 'src/cli/main.ts'), dataDir }),
       routes: new Set(analyticsRoutes(state).keys()),
       log: pino({ level: 'silent' }),
+      // reader: it answers on the client's connection; reader-bytes: its answers pass through the API.
+      connections: opt.serve === 'reader',
     });
     reader.start();
   }

@@ -90,7 +90,9 @@ if (child !== undefined) {
   };
   const before = run(V8_DEFAULT);
   const after = run(BACKTRACKS_BEFORE_FALLBACK);
-  console.log(`| case | V8 default (${V8_DEFAULT}) ms | edge (${BACKTRACKS_BEFORE_FALLBACK}) ms | default/edge |`);
+  console.log(
+    `| case | V8 default (${V8_DEFAULT}) ms | edge (${BACKTRACKS_BEFORE_FALLBACK}) ms | default/edge |`,
+  );
   console.log('|---|---:|---:|---:|');
   for (const [name, b] of before) {
     const a = after.get(name)!;

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { pino } from 'pino';
+import { request } from 'undici';
 import { MANAGEMENT_NICENESS } from '../src/contracts/priority.ts';
 import { bootstrapAdmin, buildApi, ReadBudget } from '../src/control/api/index.ts';
 import { accessRecord } from '../src/control/api/testing.ts';
@@ -31,8 +33,8 @@ async function platform(t: TestContext) {
   return { dataDir, state, token };
 }
 
-function reader(state: State, dataDir: string, o: { waitMs?: number } = {}): AnalyticsReader {
-  return new AnalyticsReader({
+function reader(state: State, dataDir: string, o: { waitMs?: number; timeoutMs?: number } = {}) {
+  return new HandingReader({
     argv: readerCommand({
       node: [process.execPath, '--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs')],
       entry: join(ROOT, 'src/cli/main.ts'),
@@ -43,6 +45,109 @@ function reader(state: State, dataDir: string, o: { waitMs?: number } = {}): Ana
     ...o,
   });
 }
+
+/** The reader, counting the reads it answered on the client's connection itself. */
+class HandingReader extends AnalyticsReader {
+  onConnection = 0;
+  override async answerOn(...a: Parameters<AnalyticsReader['answerOn']>) {
+    const answer = await super.answerOn(...a);
+    if (!('body' in answer)) this.onConnection++;
+    return answer;
+  }
+}
+
+/** An API listening on loopback, as the control plane serves it. */
+async function listening(t: TestContext, app: ReturnType<typeof buildApi>): Promise<string> {
+  t.after(() => app.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const a = app.server.address() as AddressInfo;
+  return `http://127.0.0.1:${a.port}`;
+}
+
+test('over a real connection the reader answers on it itself, as the API would, and closes it', {
+  timeout: 120_000,
+}, async (t) => {
+  // GIVEN two APIs listening on loopback: one whose reads go to a reader, one answering them itself
+  const p = await platform(t);
+  const r = reader(p.state, p.dataDir);
+  r.start();
+  t.after(() => r.stop());
+  const viaReader = await listening(
+    t,
+    buildApi({ state: p.state, answerer: r, plugins: [opsRoutes(p.state)] }),
+  );
+  const here = await listening(t, buildApi({ state: p.state, plugins: [opsRoutes(p.state)] }));
+  // A read the API refuses itself (its input does not parse) never reaches the reader.
+  const urls: [string, 'reader' | 'api'][] = [
+    ['/api/stores/demo/requests?limit=1000', 'reader'],
+    ['/api/stores/demo/requests?status=404&path=/p/', 'reader'],
+    ['/api/stores/demo/events', 'reader'],
+    ['/api/audit', 'reader'],
+    ['/api/stores/nosuch/requests', 'reader'],
+    ['/api/stores/demo/requests?limit=0', 'api'],
+  ];
+  // WHEN each read is asked of both, on the client's usual pool of kept-alive connections
+  for (const [url, by] of urls) {
+    const get = async (base: string) => {
+      const res = await request(`${base}${url}`, { headers: { authorization: `Bearer ${p.token}` } });
+      return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+    };
+    const [a, b] = [await get(viaReader), await get(here)];
+    // THEN the answers are the same: status, type, length and bytes
+    assert.equal(a.status, b.status, `${url}: ${a.body}`);
+    for (const h of ['content-type', 'content-length'])
+      assert.equal(a.headers[h], b.headers[h], `${url} ${h}`);
+    assert.equal(a.body, b.body, url);
+    // AND the reader's answer ends its connection, so the client opens a new one for the next read
+    assert.equal(a.headers.connection, by === 'reader' ? 'close' : 'keep-alive', url);
+  }
+  // AND every read the reader answered it wrote itself: none passed through the API process (the
+  // API hears that the last one went out a moment after the client has it)
+  const expected = urls.filter(([, by]) => by === 'reader').length;
+  const until = Date.now() + 10_000;
+  while (r.onConnection < expected && Date.now() < until) await new Promise((res) => setTimeout(res, 10));
+  assert.equal(r.onConnection, expected);
+});
+
+test('a reader that holds a connection past the deadline is restarted, and the API answers 503', {
+  timeout: 120_000,
+}, async (t) => {
+  const p = await platform(t);
+  const r = reader(p.state, p.dataDir, { timeoutMs: 1000 });
+  r.start();
+  t.after(() => r.stop());
+  const api = await listening(t, buildApi({ state: p.state, answerer: r, plugins: [opsRoutes(p.state)] }));
+  const get = async () => {
+    const res = await request(`${api}/api/audit`, { headers: { authorization: `Bearer ${p.token}` } });
+    return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+  };
+  assert.equal((await get()).status, 200);
+  // The client has its answer before the API hears that it went out; stopped in between, the reader
+  // would hold that read, not the next.
+  while (r.onConnection < 1) await new Promise((res) => setTimeout(res, 10));
+  // WHEN the reader stops answering, with a read and its connection in hand
+  const stuck = r.pid!;
+  process.kill(stuck, 'SIGSTOP');
+  t.after(() => running(stuck) && process.kill(stuck, 'SIGKILL'));
+  const refused = await get();
+  // THEN the client is told to come back, by the API, and the reader is replaced: it cannot answer
+  // on that connection later
+  assert.equal(refused.status, 503, refused.body);
+  assert.equal(JSON.parse(refused.body).code, 'TP_API_UNAVAILABLE');
+  assert.equal(refused.headers['retry-after'], '2');
+  const until = Date.now() + 5000;
+  while (running(stuck) && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+  assert.equal(running(stuck), false, 'the stuck reader was killed');
+  // AND the next reads are answered by its successor
+  const deadline = Date.now() + 60_000;
+  let again = await get();
+  while (again.status === 503 && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 200));
+    again = await get();
+  }
+  assert.equal(again.status, 200, again.body);
+  assert.notEqual(r.pid, stuck);
+});
 
 test('the reader process answers the API at the idle priority, byte for byte as the API would itself', {
   timeout: 120_000,
@@ -98,6 +203,15 @@ test('a reader that dies is started again; reads wait for it, or are told 503 wi
       url: '/api/stores/demo/requests',
       headers: { authorization: `Bearer ${p.token}` },
     });
+  // The hasty API waits only 200 ms for its reader: both have started before the readers are asked.
+  const deadline = Date.now() + 60_000;
+  while (
+    !(await hasty.ready().then(
+      () => true,
+      () => false,
+    )) &&
+    Date.now() < deadline
+  );
   assert.equal((await get(0)).statusCode, 200);
   assert.equal((await get(1)).statusCode, 200);
   // WHEN both readers are killed

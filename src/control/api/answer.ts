@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { ApiError, parseOrThrow } from '../errors.ts';
 import { StateError } from '../state/index.ts';
 import { inputSchema, type Route, type RouteContext } from './route.ts';
@@ -7,6 +8,15 @@ export interface Answer {
   readonly status: number;
   /** JSON: the route's response on success, `{code, message, details}` otherwise. */
   readonly body: string | Buffer;
+}
+
+/** An answer the answerer wrote on the client's connection itself: what went out. */
+export interface Written {
+  readonly status: number;
+  /** The body's bytes. */
+  readonly bytes: number;
+  /** Whether all of it went out (false: the connection failed first). */
+  readonly written: boolean;
 }
 
 /** The request as the client sent it; the answerer parses it with the route's own schemas. */
@@ -26,6 +36,12 @@ export interface Answerer {
   knows(r: Route): boolean;
   /** Answers `r` for `input`; a failure the route raises comes back as an Answer with its status. */
   answer(r: Route, input: RawInput): Promise<Answer>;
+  /**
+   * Answers `r` on the client's `connection` itself, when it can: the API process then never holds
+   * the answer's bytes, and lets go of the connection once it has `Written`. It may still return an
+   * `Answer` for the API to send. A failure before anything was written rejects, as `answer` does.
+   */
+  answerOn?(r: Route, input: RawInput, connection: Socket): Promise<Answer | Written>;
   /**
    * Resolves when the answerer can take a read (a reader that is starting has started), rejects when
    * it cannot in time. Awaited before the read takes its place in the line, so the read budget charges

@@ -32,6 +32,7 @@ export {
   codedAnswer,
   type RawInput,
   routeKey,
+  type Written,
 } from './answer.ts';
 export { type AuditEntry, audited, type Change } from './audit.ts';
 export { type Access, Caller } from './auth.ts';

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiError, parseOrThrow } from '../errors.ts';
@@ -187,12 +188,25 @@ export function routes(table: readonly Route[]): FastifyPluginAsync {
           };
           if (r.analytics) {
             await answerer!.ready?.();
+            // A request made up in process (tests' inject) has no connection to give.
+            const connection = request.raw.socket;
             const a = await budget!.run(
               request.caller?.user.name ?? request.ip,
-              () => answerer!.answer(r, raw),
+              () =>
+                answerer!.answerOn && connection instanceof Socket
+                  ? answerer!.answerOn(r, raw, connection)
+                  : answerer!.answer(r, raw),
               () => request.socket.destroyed,
             );
-            return reply.code(a.status).type('application/json; charset=utf-8').send(a.body);
+            if ('body' in a) return reply.code(a.status).type('application/json; charset=utf-8').send(a.body);
+            // The answerer has answered on the connection, and closed it on its side.
+            reply.hijack();
+            request.log.info(
+              { statusCode: a.status, bytes: a.bytes, written: a.written },
+              'answered by the reader',
+            );
+            connection.destroy();
+            return reply;
           }
           const result = await r.handle({
             params: parsed.params,

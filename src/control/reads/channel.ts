@@ -1,13 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, SendHandle } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Answer, Answerer, RawInput, Route } from '../api/index.ts';
+import type { Answer, Answerer, RawInput, Route, Written } from '../api/index.ts';
 import { routeKey } from '../api/index.ts';
 import { Supervised } from '../children.ts';
 import { ApiError } from '../errors.ts';
-import { ReaderReady, ReadReply } from './wire.ts';
+import { ReaderReady, ReadReply, type ReadRequest, ReadWritten } from './wire.ts';
 
 interface Pending {
-  resolve(a: Answer): void;
+  resolve(a: Answer | Written): void;
   reject(e: unknown): void;
   timer: NodeJS.Timeout;
 }
@@ -26,10 +27,26 @@ function unavailable(why: string): ApiError {
 }
 
 /**
+ * What goes to the reader for a connection: its TCP handle, not the socket. Node sends a socket that
+ * a server accepted as one of the server's, and the server's close() then waits for the child that
+ * got it; once that child has exited it waits forever (Node 20). A handle goes alone, and the API
+ * keeps its own hold on the connection (a socket would be closed here once sent): it lets go once the
+ * reader has answered, and can still answer 503 itself if the reader dies first.
+ */
+function tcpHandle(connection: Socket): SendHandle {
+  const handle = (connection as unknown as { _handle?: SendHandle })._handle;
+  if (!handle) throw new Error('the connection is closed');
+  return handle;
+}
+
+/**
  * The control plane's side of the analytics reader: starts it (`readerCommand`, at the idle
- * priority), keeps it running, and sends it the API's analytics reads over the IPC channel. A read
- * that comes while the reader starts waits for it up to `waitMs`; a reader that exits or does not
- * answer within `timeoutMs` fails its reads with 503 TP_API_UNAVAILABLE and Retry-After.
+ * priority), keeps it running, and sends it the API's analytics reads over the IPC channel, each with
+ * the client's connection when there is one (`answerOn`): the reader writes the answer on it, so its
+ * bytes never pass through the API process. A read that comes while the reader starts waits for it up
+ * to `waitMs`; a reader that exits before it has answered, or does not answer within `timeoutMs`,
+ * fails its reads with 503 TP_API_UNAVAILABLE and Retry-After. One that does not answer a read it
+ * holds the connection of is restarted, so that it cannot answer after the API has.
  */
 export class AnalyticsReader implements Answerer {
   private readonly supervised: Supervised;
@@ -50,6 +67,12 @@ export class AnalyticsReader implements Answerer {
       waitMs?: number;
       /** How long the reader may take over one read. @default 60_000 */
       timeoutMs?: number;
+      /**
+       * Whether reads go to the reader with the client's connection, for it to answer on. Off, the
+       * answers' bytes come back through the API process (bench/analytics-reads.ts compares).
+       * @default true
+       */
+      connections?: boolean;
     },
   ) {
     this.waitMs = o.waitMs ?? 10_000;
@@ -86,27 +109,45 @@ export class AnalyticsReader implements Answerer {
   }
 
   async answer(r: Route, input: RawInput): Promise<Answer> {
+    const a = await this.ask(r, input, undefined);
+    if ('body' in a) return a;
+    throw new ApiError('TP_API_INTERNAL', 'the analytics reader answered on a connection it was not given');
+  }
+
+  answerOn(r: Route, input: RawInput, connection: Socket): Promise<Answer | Written> {
+    return this.ask(r, input, this.o.connections === false ? undefined : connection);
+  }
+
+  private async ask(r: Route, input: RawInput, connection: Socket | undefined): Promise<Answer | Written> {
     const child = await this.readyChild();
     const id = this.nextId++;
-    return new Promise<Answer>((resolve, reject) => {
+    return new Promise<Answer | Written>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        if (connection) {
+          this.o.log.warn(
+            { pid: child.pid, timeoutMs: this.timeoutMs },
+            'the analytics reader did not answer a read whose connection it holds; restarting it',
+          );
+          child.kill('SIGKILL');
+        }
         reject(unavailable(`did not answer within ${this.timeoutMs / 1000} s`));
       }, this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       const cannot = (e: Error) =>
         this.settle(id, (p) => p.reject(unavailable(`cannot be reached (${e.message})`)));
+      const message: ReadRequest = {
+        id,
+        route: routeKey(r),
+        params: { ...(input.params as object) },
+        query: { ...(input.query as object) },
+        ...(connection ? { connection: true as const } : {}),
+      };
+      // With a callback a closed channel is reported here, not as an 'error' event nobody awaits.
+      const sent = (e: Error | null) => e && cannot(e);
       try {
-        // With a callback a closed channel is reported here, not as an 'error' event nobody awaits.
-        child.send(
-          {
-            id,
-            route: routeKey(r),
-            params: { ...(input.params as object) },
-            query: { ...(input.query as object) },
-          },
-          (e: Error | null) => e && cannot(e),
-        );
+        if (connection) child.send(message, tcpHandle(connection), {}, sent);
+        else child.send(message, sent);
       } catch (e) {
         cannot(e as Error);
       }
@@ -141,6 +182,12 @@ export class AnalyticsReader implements Answerer {
       if (ReaderReady.safeParse(m).success) {
         this.serving = child;
         for (const w of [...this.waiting]) w();
+        return;
+      }
+      const w = ReadWritten.safeParse(m);
+      if (w.success) {
+        const { id, status, bytes, written } = w.data;
+        this.settle(id, (p) => p.resolve({ status, bytes, written }));
         return;
       }
       const r = ReadReply.safeParse(m);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -7,7 +9,7 @@ import { LOWEST_PRIORITY } from '../../contracts/priority.ts';
 import { route, routeKey } from '../api/index.ts';
 import { accessRecord, apiFixture } from '../api/testing.ts';
 import { opsRoutes } from '../ops/routes.ts';
-import { readerCommand, readHandler } from './reader.ts';
+import { answerHead, answerOnConnection, readerCommand, readHandler } from './reader.ts';
 import { analyticsRoutes } from './table.ts';
 
 function logInto(lines: string[]) {
@@ -157,4 +159,51 @@ test('the reader is started as management work: lowest niceness, idle I/O, idle 
     ['--data-dir', '/d', '--database-url', 'postgres://h/db'],
   );
   assert.deepEqual(LOWEST_PRIORITY.slice(-3), ['chrt', '--idle', '0']);
+});
+
+test("the answer written on a connection is the API's: status, JSON type, length, date, then the close", () => {
+  assert.equal(
+    answerHead(404, 57, new Date(Date.UTC(2026, 11, 1, 2, 3, 4))),
+    'HTTP/1.1 404 Not Found\r\n' +
+      'content-type: application/json; charset=utf-8\r\n' +
+      'content-length: 57\r\n' +
+      'date: Tue, 01 Dec 2026 02:03:04 GMT\r\n' +
+      'connection: close\r\n\r\n',
+  );
+});
+
+test('a reply goes out whole on the connection, which is then let go; a dead connection is told', async (t) => {
+  // GIVEN a loopback connection, its server side in the reader's hands
+  const server = createServer();
+  t.after(() => server.close());
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const [side] = await accepted;
+  const received: Buffer[] = [];
+  client.on('data', (d) => received.push(d));
+  const ended = once(client, 'end');
+  // WHEN the reader answers on it
+  const body = Buffer.from(JSON.stringify([{ path: '/é' }]));
+  const w = await answerOnConnection(side, { id: 7, status: 200, body });
+  await ended;
+  // THEN the client has the head and the body, byte for byte, and then the end of the connection
+  const text = Buffer.concat(received).toString('latin1');
+  const [head, rest] = text.split('\r\n\r\n');
+  assert.match(head!, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(head!, new RegExp(`\r\ncontent-length: ${body.length}\r\n`));
+  assert.equal(Buffer.from(rest!, 'latin1').toString('utf8'), body.toString('utf8'));
+  assert.deepEqual(w, { id: 7, status: 200, bytes: body.length, written: true });
+  assert.equal(side.destroyed, true);
+  client.destroy();
+
+  // AND on a connection the client has reset, the reply is reported as not written
+  const accepted2 = once(server, 'connection') as Promise<[Socket]>;
+  const gone = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const [side2] = await accepted2;
+  gone.resetAndDestroy();
+  await once(side2, 'error', { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+  const big = Buffer.alloc(8 * 1024 * 1024, 0x20);
+  const w2 = await answerOnConnection(side2, { id: 8, status: 200, body: big });
+  assert.deepEqual(w2, { id: 8, status: 200, bytes: big.length, written: false });
 });

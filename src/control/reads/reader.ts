@@ -1,10 +1,12 @@
+import { STATUS_CODES } from 'node:http';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Logger } from 'pino';
 import { answerHere, codedAnswer, type Route } from '../api/index.ts';
 import { childCommand, leaveParent, untilStopped } from '../children.ts';
 import { ApiError, problemsOf } from '../errors.ts';
 import { openState } from '../state/index.ts';
 import { analyticsRoutes } from './table.ts';
-import { type ReadReply, ReadRequest } from './wire.ts';
+import { type ReadReply, ReadRequest, type ReadWritten } from './wire.ts';
 
 /**
  * Why the analytics reader stops: TP_READER_PROTOCOL, a message without a request id, which cannot be
@@ -71,6 +73,53 @@ export function readHandler(
   };
 }
 
+/**
+ * The head of the HTTP answer the reader writes on a client's connection: what the API sends for an
+ * analytics read (status, JSON type, length, date), and `Connection: close`, since the connection
+ * ends with this answer (the API process gave it up to the reader).
+ */
+export function answerHead(status: number, bodyBytes: number, now: Date): string {
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n` +
+    'content-type: application/json; charset=utf-8\r\n' +
+    `content-length: ${bodyBytes}\r\n` +
+    `date: ${now.toUTCString()}\r\n` +
+    'connection: close\r\n\r\n'
+  );
+}
+
+/**
+ * Writes `reply` on the client's connection and lets go of it. Resolves how it went once the bytes
+ * have left (or the connection failed): the API process learns only that.
+ */
+export function answerOnConnection(socket: Socket, reply: ReadReply): Promise<ReadWritten> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (written: boolean) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve({ id: reply.id, status: reply.status, bytes: reply.body.byteLength, written });
+    };
+    // A client that went away is the API's to see (it holds the connection too); here it only means
+    // the answer did not go out whole.
+    socket.once('error', () => done(false));
+    socket.cork();
+    socket.write(answerHead(reply.status, reply.body.byteLength, new Date()));
+    socket.end(reply.body, () => done(socket.errored === null));
+  });
+}
+
+/**
+ * The client's connection as the control plane sent it: a bare TCP handle (see `tcpHandle` in
+ * channel.ts), wrapped here as Node wraps the handles it accepts (`handle` is Socket's own option,
+ * left out of its published types).
+ */
+function asSocket(connection: unknown): Socket {
+  if (connection instanceof Socket) return connection;
+  return new Socket({ handle: connection, readable: true, writable: true } as SocketConstructorOpts);
+}
+
 /** The command line of the analytics reader: management work, like the jobs process (see `childCommand`). */
 export function readerCommand(o: Parameters<typeof childCommand>[1]): string[] {
   return childCommand('analytics-reader', o);
@@ -102,13 +151,16 @@ export async function runReaderProcess(o: {
       failed ??= e;
       resolve();
     };
-    process.on('message', (message) => {
-      handle(message).then(
-        // A reply that cannot go out because the control plane has just gone is no failure: the
-        // disconnect stops this process anyway.
-        (r) => send(r, undefined, undefined, (e: Error | null) => e && process.connected && fail(e)),
-        fail,
-      );
+    // A reply that cannot go out because the control plane has just gone is no failure: the
+    // disconnect stops this process anyway.
+    const sent = (e: Error | null) => e && process.connected && fail(e);
+    process.on('message', (message, connection) => {
+      handle(message).then(async (r) => {
+        // The API sends the client's connection with a read when it has one to give; without one,
+        // the answer's bytes go back to it.
+        if (connection) send(await answerOnConnection(asSocket(connection), r), undefined, {}, sent);
+        else send(r, undefined, {}, sent);
+      }, fail);
     });
   });
   send({ ready: true });

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 
 // What the control plane and its analytics reader say over the IPC channel between them (Node's
-// `advanced` serialisation: an answer crosses as the UTF-8 bytes that go to the client, copied once,
-// never re-parsed or re-encoded, and held outside the JavaScript heap).
+// `advanced` serialisation). A read comes with the client's connection when the API has one to give:
+// the reader writes the HTTP answer on it itself, and only its status and size come back. Otherwise
+// (a request the API made up in process, as its tests do) the answer crosses as the UTF-8 bytes that
+// go to the client, copied once, never re-parsed or re-encoded.
 
 /** Control plane → reader: answer this analytics read. */
 export const ReadRequest = z.strictObject({
@@ -12,6 +14,8 @@ export const ReadRequest = z.strictObject({
   /** The request's params and query as the client sent them; the reader parses them with the route. */
   params: z.record(z.string(), z.unknown()),
   query: z.record(z.string(), z.unknown()),
+  /** The client's connection comes with this message: answer on it (`ReadWritten`), then close it. */
+  connection: z.literal(true).optional(),
 });
 export type ReadRequest = z.infer<typeof ReadRequest>;
 
@@ -23,6 +27,18 @@ export const ReadReply = z.strictObject({
   body: z.instanceof(Uint8Array),
 });
 export type ReadReply = z.infer<typeof ReadReply>;
+
+/**
+ * Reader → control plane: the answer to request `id` went out on the client's connection, `bytes`
+ * of body with `status` (`written: false`: the connection was gone before all of it went out).
+ */
+export const ReadWritten = z.strictObject({
+  id: z.int().min(0),
+  status: z.int().min(100).max(599),
+  bytes: z.int().min(0),
+  written: z.boolean(),
+});
+export type ReadWritten = z.infer<typeof ReadWritten>;
 
 /** Reader → control plane, once: it has opened the state and takes requests. */
 export const ReaderReady = z.strictObject({ ready: z.literal(true) });
