@@ -46,6 +46,23 @@ function reader(state: State, dataDir: string, o: { waitMs?: number; timeoutMs?:
   });
 }
 
+/** A reader for the platform, started now and stopped after the test. */
+function startedReader(t: TestContext, p: { state: State; dataDir: string }, o: { timeoutMs?: number } = {}) {
+  const r = reader(p.state, p.dataDir, o);
+  r.start();
+  t.after(() => r.stop());
+  return r;
+}
+
+/** The analytics reads every test of the answers asks, each answered by the reader. */
+const READS = [
+  '/api/stores/demo/requests?limit=1000',
+  '/api/stores/demo/requests?status=404&path=/p/',
+  '/api/stores/demo/events',
+  '/api/audit',
+  '/api/stores/nosuch/requests',
+];
+
 /** The reader, counting the reads it answered on the client's connection itself. */
 class HandingReader extends AnalyticsReader {
   onConnection = 0;
@@ -69,9 +86,7 @@ test('over a real connection the reader answers on it itself, as the API would, 
 }, async (t) => {
   // GIVEN two APIs listening on loopback: one whose reads go to a reader, one answering them itself
   const p = await platform(t);
-  const r = reader(p.state, p.dataDir);
-  r.start();
-  t.after(() => r.stop());
+  const r = startedReader(t, p);
   const viaReader = await listening(
     t,
     buildApi({ state: p.state, answerer: r, plugins: [opsRoutes(p.state)] }),
@@ -79,11 +94,7 @@ test('over a real connection the reader answers on it itself, as the API would, 
   const here = await listening(t, buildApi({ state: p.state, plugins: [opsRoutes(p.state)] }));
   // A read the API refuses itself (its input does not parse) never reaches the reader.
   const urls: [string, 'reader' | 'api'][] = [
-    ['/api/stores/demo/requests?limit=1000', 'reader'],
-    ['/api/stores/demo/requests?status=404&path=/p/', 'reader'],
-    ['/api/stores/demo/events', 'reader'],
-    ['/api/audit', 'reader'],
-    ['/api/stores/nosuch/requests', 'reader'],
+    ...READS.map((u) => [u, 'reader'] as [string, 'reader']),
     ['/api/stores/demo/requests?limit=0', 'api'],
   ];
   // WHEN each read is asked of both, on the client's usual pool of kept-alive connections
@@ -113,9 +124,7 @@ test('a reader that holds a connection past the deadline is restarted, and the A
   timeout: 120_000,
 }, async (t) => {
   const p = await platform(t);
-  const r = reader(p.state, p.dataDir, { timeoutMs: 1000 });
-  r.start();
-  t.after(() => r.stop());
+  const r = startedReader(t, p, { timeoutMs: 1000 });
   const api = await listening(t, buildApi({ state: p.state, answerer: r, plugins: [opsRoutes(p.state)] }));
   const get = async () => {
     const res = await request(`${api}/api/audit`, { headers: { authorization: `Bearer ${p.token}` } });
@@ -154,22 +163,14 @@ test('the reader process answers the API at the idle priority, byte for byte as 
 }, async (t) => {
   // GIVEN an API whose analytics reads go to a reader process, and one that answers them itself
   const p = await platform(t);
-  const r = reader(p.state, p.dataDir);
-  r.start();
-  t.after(() => r.stop());
+  const r = startedReader(t, p);
   const viaReader = buildApi({ state: p.state, answerer: r, plugins: [opsRoutes(p.state)] });
   const here = buildApi({ state: p.state, plugins: [opsRoutes(p.state)] });
   t.after(() => Promise.all([viaReader.close(), here.close()]));
   const get = (app: typeof here, url: string) =>
     app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${p.token}` } });
   // WHEN each analytics read is asked of both (the first waits for the reader to start)
-  for (const url of [
-    '/api/stores/demo/requests?limit=1000',
-    '/api/stores/demo/requests?status=404&path=/p/',
-    '/api/stores/demo/events',
-    '/api/audit',
-    '/api/stores/nosuch/requests',
-  ]) {
+  for (const url of READS) {
     const [a, b] = [await get(viaReader, url), await get(here, url)];
     // THEN the answers are the same, status, type and bytes
     assert.equal(a.statusCode, b.statusCode, `${url}: ${a.body}`);
