@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { layout, runningPid } from '../src/agent/datadir.ts';
+import { formatCpuList, hostManagementCpus } from '../src/contracts/priority.ts';
 import { lowerOwnPriority } from '../src/control/priority.ts';
 import { controlLayout } from '../src/control/process.ts';
 
@@ -468,8 +469,18 @@ function startOperatorClient(): {
   const child = fork(process.argv[1]!, [...process.argv.slice(2), '--operator-client'], {
     execArgv: process.execArgv,
   });
-  // Every thread it has by now; the threads it starts later inherit the policy.
+  // Every thread it has by now; the threads it starts later inherit the policy and the CPUs. On the
+  // management CPUs too: on another machine it would take none of the storefront's.
   execFileSync('chrt', ['--idle', '--all-tasks', '--pid', '0', String(child.pid)]);
+  const managed = hostManagementCpus();
+  if (managed)
+    execFileSync('taskset', [
+      '--all-tasks',
+      '--cpu-list',
+      '--pid',
+      formatCpuList(managed),
+      String(child.pid),
+    ]);
   const next = <K extends FromOperator['kind']>(kind: K) =>
     new Promise<Extract<FromOperator, { kind: K }>>((done) => {
       const on = (m: FromOperator) => {
@@ -737,7 +748,7 @@ function report(
     `decoupling: ${rate} req/s open loop through the edge (${host}), idle windows ${windowMs / 1000} s, busy windows until the backup has ended (at least ${windowMs / 1000} s), ${rounds} round(s)`,
   );
   out.push(
-    `load average at start: ${la(loadBefore)}; at end: ${la(loadAfter)}; generator at nice ${getPriority()}, ${opt.analytics} analytics loop(s), backup ${opt.backup}; autogroup scheduling ${autogroup()}`,
+    `load average at start: ${la(loadBefore)}; at end: ${la(loadAfter)}; generator at nice ${getPriority()}, ${opt.analytics} analytics loop(s), backup ${opt.backup}; autogroup scheduling ${autogroup()}; management work on CPUs ${formatCpuList(hostManagementCpus() ?? []) || 'all'}`,
   );
   out.push('');
   const widths = [10, 6, 6, 7, 8, 8, 8, 8, 9];

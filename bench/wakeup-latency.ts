@@ -1,8 +1,10 @@
 // How long a short storefront-like task waits for a core while management work runs beside it, by
 // what that work does and the priority it runs at: busy loops at nice 19 and under the idle
 // scheduling policy (SCHED_IDLE, what backups and the jobs process run under), and, all at the lowest
-// priority and policy, a disk writer, process starts, and memory allocated and freed.
-//   node --import tsx bench/wakeup-latency.ts [--seconds 20] [--rounds 2]
+// priority and policy, a disk writer, process starts, and memory allocated and freed; the cases
+// named "management CPUs" also keep to the CPUs TRIPLANE_MANAGEMENT_CPUS sets apart (all of them when
+// it is unset; src/contracts/priority.ts).
+//   [TRIPLANE_MANAGEMENT_CPUS=1] node --import tsx bench/wakeup-latency.ts [--seconds 20] [--rounds 2]
 // The probe wakes 50 times a second and computes for 2 ms; its latency is counted from when it was
 // due, so a wait for a core shows up in full. The cases alternate in one run. Run it at nice -10 (as
 // bench/decoupling.sh runs its generator) to see what even a higher priority does not escape.
@@ -13,7 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { LOWEST_PRIORITY } from '../src/contracts/priority.ts';
+import { hostLowestPriority, lowestPriority } from '../src/contracts/priority.ts';
 
 const { values: opt } = parseArgs({
   options: { seconds: { type: 'string', default: '20' }, rounds: { type: 'string', default: '2' } },
@@ -24,6 +26,9 @@ const PERIOD_MS = 20;
 const WORK_MS = 2;
 
 const LOOP = 'for (;;) {}';
+/** The lowest priority and policy on any CPU; the cases marked "management CPUs" add the host's CPU set. */
+const LOWEST = lowestPriority(undefined);
+const MANAGED = hostLowestPriority();
 const SCRATCH = join(tmpdir(), `tp-wakeup-${process.pid}.bin`);
 const perCore = (argv: string[]) => Array.from({ length: availableParallelism() }, () => argv);
 /** Each case: a name and the commands that run beside the probe (one process each). */
@@ -31,27 +36,29 @@ const CASES: readonly (readonly [string, string[][]])[] = [
   ['nothing beside it', []],
   ['busy loops at nice 19', perCore(['nice', '-n', '19', process.execPath, '-e', LOOP])],
   ['busy loops, SCHED_IDLE', perCore(['chrt', '--idle', '0', process.execPath, '-e', LOOP])],
+  ['busy loops, management CPUs', perCore([...MANAGED, process.execPath, '-e', LOOP])],
   [
     'disk writer, lowest',
     [
       [
-        ...LOWEST_PRIORITY,
+        ...LOWEST,
         'sh',
         '-c',
         `while :; do dd if=/dev/zero of=${SCRATCH} bs=1M count=150 conv=fsync status=none; done`,
       ],
     ],
   ],
-  ['node starts, lowest', [[...LOWEST_PRIORITY, 'sh', '-c', `while :; do ${process.execPath} -e 0; done`]]],
+  ['node starts, lowest', [[...LOWEST, 'sh', '-c', `while :; do ${process.execPath} -e 0; done`]]],
+  ['podman starts, lowest', [[...LOWEST, 'sh', '-c', 'while :; do podman --version >/dev/null; done']]],
   [
-    'podman starts, lowest',
-    [[...LOWEST_PRIORITY, 'sh', '-c', 'while :; do podman --version >/dev/null; done']],
+    'podman starts, management CPUs',
+    [[...MANAGED, 'sh', '-c', 'while :; do podman --version >/dev/null; done']],
   ],
   [
     'alloc+free 640 MB, lowest',
     [
       [
-        ...LOWEST_PRIORITY,
+        ...LOWEST,
         process.execPath,
         '-e',
         'const a = []; setInterval(() => { a.length = 0; for (let i = 0; i < 40; i++) a.push(Buffer.alloc(16 << 20)); }, 300);',
@@ -107,6 +114,6 @@ for (const [name, xs] of results) {
   xs.sort((a, b) => a - b);
   const p99 = q(xs, 0.99);
   console.log(
-    `${name.padEnd(26)} n ${String(xs.length).padStart(5)}  p50 ${q(xs, 0.5).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  max ${xs.at(-1)!.toFixed(2)} ms  p99/alone ${(p99 / base).toFixed(2)}`,
+    `${name.padEnd(30)} n ${String(xs.length).padStart(5)}  p50 ${q(xs, 0.5).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  max ${xs.at(-1)!.toFixed(2)} ms  p99/alone ${(p99 / base).toFixed(2)}`,
   );
 }

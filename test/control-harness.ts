@@ -1,7 +1,14 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
+import {
+  formatCpuList,
+  hostManagementCpus,
+  MANAGEMENT_CPUS_ENV,
+  parseCpuList,
+} from '../src/contracts/priority.ts';
 import { EdgeProcess, freePort } from './edge/harness.ts';
 import { ROOT, triplane } from './helpers.ts';
 
@@ -148,6 +155,30 @@ export function childrenOf(pid: number): { pid: number; argv: string[] }[] {
 export function statField(pid: number, n: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3]);
+}
+
+/** The CPUs `pid` may run on, as the kernel lists them (`0-1`). */
+export function cpusAllowed(pid: number | 'self'): string {
+  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  assert.ok(list, `no Cpus_allowed_list for ${pid}`);
+  return list;
+}
+
+/**
+ * Has management work started by this test process keep to the last of its CPUs, when it has two or
+ * more and the setting is not given: by default none are set apart, and these tests must see a list
+ * reach the processes. Call before anything asks for `hostManagementCpus()`.
+ */
+export function setApartLastCpu(): void {
+  if (process.env[MANAGEMENT_CPUS_ENV] !== undefined) return;
+  const own = parseCpuList(cpusAllowed('self'))!;
+  if (own.length >= 2) process.env[MANAGEMENT_CPUS_ENV] = String(own.at(-1));
+}
+
+/** The CPUs management work runs on here, as the kernel lists them. */
+export function managementCpuList(): string {
+  const cpus = hostManagementCpus();
+  return cpus ? formatCpuList(cpus) : cpusAllowed('self');
 }
 
 /** The idle scheduling policy as /proc/PID/stat field 41 shows it. */

@@ -7,7 +7,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { JOBS_NICENESS, jobsCommand } from '../src/control/jobs/index.ts';
 import { openState } from '../src/control/state/index.ts';
-import { SCHED_IDLE, statField } from './control-harness.ts';
+import { cpusAllowed, managementCpuList, SCHED_IDLE, setApartLastCpu, statField } from './control-harness.ts';
+import { triplane } from './helpers.ts';
+
+setApartLastCpu();
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -37,6 +40,8 @@ test('the jobs process runs niced and SCHED_IDLE, runs its scheduled pruning, an
     // nice, ionice and chrt exec the next program, so the child's pid ends up being Node itself.
     assert.equal(statField(child.pid!, 19), JOBS_NICENESS);
     assert.equal(statField(child.pid!, 41), SCHED_IDLE);
+    // taskset execs too: the jobs process keeps to the management CPUs
+    assert.equal(cpusAllowed(child.pid!), managementCpuList());
     const state = await openState({ dataDir: join(dataDir, 'control') });
     try {
       let last = (await state.jobs.history('access-log.prune'))[0];
@@ -54,6 +59,31 @@ test('the jobs process runs niced and SCHED_IDLE, runs its scheduled pruning, an
     assert.match(out, /jobs process stopped/);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a management-CPU setting the host cannot honour stops the agent and the control plane, naming it', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tp-mgmtcpus-'));
+  try {
+    for (const [value, reason] of [
+      ['x', 'expected all, or a CPU list such as 1 or 2-3,6'],
+      ['4096', 'CPU 4096 is not one this host lets the platform use'],
+    ] as const) {
+      const env = { TRIPLANE_MANAGEMENT_CPUS: value };
+      for (const args of [
+        ['agent', '--data-dir', dataDir],
+        ['control', '--data-dir', dataDir, '--listen', '127.0.0.1:1'],
+      ]) {
+        const r = triplane(args, { env, timeoutMs: 60_000 });
+        assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
+        assert.ok(
+          r.stderr.startsWith(`error TP_MANAGEMENT_CPUS: TRIPLANE_MANAGEMENT_CPUS="${value}": ${reason}`),
+          `${args[0]}: ${r.stderr}`,
+        );
+      }
+    }
+  } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

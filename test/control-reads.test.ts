@@ -12,7 +12,14 @@ import { accessRecord } from '../src/control/api/testing.ts';
 import { opsRoutes } from '../src/control/ops/routes.ts';
 import { AnalyticsReader, analyticsRoutes, readerCommand } from '../src/control/reads/index.ts';
 import { openState, type State } from '../src/control/state/index.ts';
-import { childrenOf, running, SCHED_IDLE, statField } from './control-harness.ts';
+import {
+  childrenOf,
+  cpusAllowed,
+  managementCpuList,
+  running,
+  SCHED_IDLE,
+  statField,
+} from './control-harness.ts';
 import { ROOT, triplaneAsync } from './helpers.ts';
 
 /** A platform data directory with a state, one store with requests, and an admin token. */
@@ -182,6 +189,8 @@ test('the reader process answers the API at the idle priority, byte for byte as 
   const pid = r.pid!;
   assert.notEqual(pid, process.pid);
   assert.deepEqual([statField(pid, 19), statField(pid, 41)], [MANAGEMENT_NICENESS, SCHED_IDLE]);
+  // on the CPUs set apart for management work
+  assert.equal(cpusAllowed(pid), managementCpuList());
 });
 
 test('a reader that dies is started again; reads wait for it, or are told 503 with Retry-After', {

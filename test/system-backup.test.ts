@@ -40,7 +40,10 @@ import { desiredStore, names } from '../src/agent/stack/desired.ts';
 import { ensureStoreImages } from '../src/agent/stack/images.ts';
 import type { BackupManifest, BackupTaken } from '../src/contracts/backup.ts';
 import { validateStack } from '../src/contracts/validate.ts';
+import { cpusAllowed, managementCpuList, SCHED_IDLE, setApartLastCpu, statField } from './control-harness.ts';
 import { triplane } from './helpers.ts';
+
+setApartLastCpu();
 
 // The backup engine against real MariaDB, rootless Podman and restic. Runs after store.test.ts,
 // which prepared the host and built the images. Sequential: later steps use the first backup.
@@ -270,17 +273,45 @@ function snapshotOf(stdout: string): string {
   return summary.snapshot_id;
 }
 
+/** MariaDB servers running as management work (nice 19; a store's own runs at 0) on this host. */
+function managedServers(): { cpus: string; nice: number; policy: number }[] {
+  const out: { cpus: string; nice: number; policy: number }[] = [];
+  for (const name of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const pid = Number(name);
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'mariadbd') continue;
+      if (statField(pid, 19) !== 19) continue;
+      out.push({ cpus: cpusAllowed(pid), nice: 19, policy: statField(pid, 41) });
+    } catch (e) {
+      // A process that exited between the listing and the read is not one of them.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ESRCH')
+        throw e;
+    }
+  }
+  return out;
+}
+
 describe('backups of a store on real MariaDB, Podman and restic', { timeout: 900_000 }, () => {
   const scratch = mkdtempSync(join(tmpdir(), 'tp-backup-'));
   const password = randomBytes(24).toString('base64url');
   /** What the main engine reported doing, in order (the agent logs it; bench/decoupling splits by it). */
   const steps: string[] = [];
+  /** How the throwaway MariaDB's server ran, looked at as the dump was loaded into it. */
+  const verifierServers: { cpus: string; nice: number; policy: number }[] = [];
   const engineAt = (dir: string) =>
     new BackupEngine({
       executor: ex,
       root: join(scratch, dir),
       password,
-      onProgress: dir === 'main' ? (step) => steps.push(step) : undefined,
+      onProgress:
+        dir === 'main'
+          ? (step) => {
+              steps.push(step);
+              if (step === 'loading the dump into the throwaway database')
+                verifierServers.push(...managedServers());
+            }
+          : undefined,
     });
   const engine = engineAt('main');
   let source: StoreTarget;
@@ -385,6 +416,12 @@ describe('backups of a store on real MariaDB, Podman and restic', { timeout: 900
       'comparing the restored copy',
       'removing the throwaway database',
     ]);
+    // AND the throwaway MariaDB, started through rootless Podman, ran as management work: the CPUs,
+    // niceness and policy of the backup's commands reach the server inside the container
+    assert.ok(verifierServers.length > 0, 'no throwaway mariadbd was seen while the dump was loaded');
+    for (const s of verifierServers) {
+      assert.deepEqual(s, { cpus: managementCpuList(), nice: 19, policy: SCHED_IDLE });
+    }
 
     // WHEN rows change, rows go, a table goes, a table comes, and media files change
     await sql(

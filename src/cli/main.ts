@@ -13,6 +13,7 @@ import { buildImages } from '../agent/images/index.ts';
 import { RemoteAgent } from '../agent/remote/agent.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
 import { EnvironmentName, instanceName } from '../contracts/fleet.ts';
+import { hostManagementCpus } from '../contracts/priority.ts';
 import { ReadBudgetOptions } from '../control/api/index.ts';
 import { runJobsProcess } from '../control/jobs/index.ts';
 import { CONTROL_NICENESS, lowerOwnPriority } from '../control/priority.ts';
@@ -335,6 +336,8 @@ program
       name: string;
       label?: string[];
     }) => {
+      // A bad management-CPU setting stops the agent here, not its first backup hours later.
+      hostManagementCpus();
       const log = pino({ name: 'triplane-agent' });
       const agent = opts.control
         ? new RemoteAgent({
@@ -390,6 +393,7 @@ const control = program
       analyticsShare: number;
     }) => {
       const at = parseListen(o.listen, '--listen');
+      hostManagementCpus();
       lowerOwnPriority(o.niceness);
       const cp = new ControlPlane({
         dataDir: resolve(o.dataDir),

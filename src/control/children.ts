@@ -1,19 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from 'pino';
-import { LOWEST_PRIORITY } from '../contracts/priority.ts';
+import { hostLowestPriority } from '../contracts/priority.ts';
 
 /**
  * The command line of a child of the control plane (`jobs`, `analytics-reader`): management work
- * (`LOWEST_PRIORITY`: lowest niceness, idle-class disk I/O, idle scheduling policy), so it only takes
- * what the storefront leaves. `node` is the Node.js binary with its loader flags, `entry` the CLI
- * script, `dataDir` the platform's data directory.
+ * (`hostLowestPriority()`: the management CPUs, lowest niceness, idle-class disk I/O, idle scheduling
+ * policy), so it only takes what the storefront leaves. `node` is the Node.js binary with its loader
+ * flags, `entry` the CLI script, `dataDir` the platform's data directory.
  */
 export function childCommand(
   subcommand: 'jobs' | 'analytics-reader',
   o: { node: readonly string[]; entry: string; dataDir: string; databaseUrl?: string },
 ): string[] {
   return [
-    ...LOWEST_PRIORITY,
+    ...hostLowestPriority(),
     ...o.node,
     o.entry,
     subcommand,
@@ -35,7 +35,7 @@ export class Supervised {
     private readonly o: {
       /** For the log: "jobs process", "analytics reader". */
       name: string;
-      /** The whole command line, usually behind `LOWEST_PRIORITY`. */
+      /** The whole command line, usually behind `hostLowestPriority()`. */
       argv: readonly string[];
       log: Logger;
       /** How messages cross the IPC channel. @default 'json' */

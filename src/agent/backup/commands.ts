@@ -1,4 +1,4 @@
-import { LOWEST_PRIORITY, MANAGEMENT_NICENESS } from '../../contracts/priority.ts';
+import { hostLowestPriority, lowestPriority, MANAGEMENT_NICENESS } from '../../contracts/priority.ts';
 import type { Command } from '../executor.ts';
 import { podman } from '../podman/argv.ts';
 import type { StoreUser } from '../podman/types.ts';
@@ -9,12 +9,13 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const BACKUP_NICENESS = MANAGEMENT_NICENESS;
 
 /**
- * Runs a command at the lowest CPU priority and policy and in the idle I/O class. Podman's conmon
- * and the container processes it starts inherit all three, so a throwaway database and a dump run
- * through `podman exec` are bounded too — also where rootless Podman cannot apply cgroup limits.
+ * Runs a command as management work: on the management CPUs, at the lowest CPU priority and policy
+ * and in the idle I/O class. Podman's conmon and the container processes it starts inherit all four,
+ * so a throwaway database and a dump run through `podman exec` are bounded too — also where rootless
+ * Podman cannot apply cgroup limits.
  */
 export function bounded(cmd: Command): Command {
-  return { ...cmd, argv: [...LOWEST_PRIORITY, ...cmd.argv] };
+  return { ...cmd, argv: [...hostLowestPriority(), ...cmd.argv] };
 }
 
 /** Where a store's restic repository lives and how to open it. */
@@ -108,10 +109,15 @@ export const DUMP_OPTIONS = [
 /** Dumps database `db` from `container` (as the container's root, over its socket) into `outFile`. */
 export function databaseDump(u: StoreUser, container: string, db: string, outFile: string): Command {
   return bounded(
-    podman(u, ['exec', container, ...LOWEST_PRIORITY, 'mariadb-dump', ...DUMP_OPTIONS, '--databases', db], {
-      stdoutFile: outFile,
-      timeoutMs: 6 * 3600_000,
-    }),
+    // Inside, the CPUs are left as inherited: a container's own CPU set may not hold the host's list.
+    podman(
+      u,
+      ['exec', container, ...lowestPriority(undefined), 'mariadb-dump', ...DUMP_OPTIONS, '--databases', db],
+      {
+        stdoutFile: outFile,
+        timeoutMs: 6 * 3600_000,
+      },
+    ),
   );
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LOWEST_PRIORITY } from '../../contracts/priority.ts';
+import { hostLowestPriority } from '../../contracts/priority.ts';
 import { ProcessExecutor } from '../executor.ts';
 import { AGENT_NODE, digest, digestCommand } from './digest.ts';
 import { digestDumpFile } from './dump.ts';
@@ -18,17 +18,17 @@ test('a digest is a Node process of its own at the lowest priority, run as the a
   const node = ['/usr/bin/node', '--import', '/opt/triplane/node_modules/tsx/dist/loader.mjs'];
   assert.deepEqual(
     digestCommand({ kind: 'dump', path: '/b/staging/database.sql', database: 'store' }, node).argv,
-    [...LOWEST_PRIORITY, ...node, MAIN, 'dump', '/b/staging/database.sql', 'store'],
+    [...hostLowestPriority(), ...node, MAIN, 'dump', '/b/staging/database.sql', 'store'],
   );
   assert.deepEqual(digestCommand({ kind: 'media', root: '/b/restore/media' }, node).argv, [
-    ...LOWEST_PRIORITY,
+    ...hostLowestPriority(),
     ...node,
     MAIN,
     'media',
     '/b/restore/media',
   ]);
   // By default the agent's own executable and flags, so the TypeScript loader comes along.
-  assert.deepEqual(digestCommand({ kind: 'media', root: '/m' }).argv.slice(LOWEST_PRIORITY.length, -3), [
+  assert.deepEqual(digestCommand({ kind: 'media', root: '/m' }).argv.slice(hostLowestPriority().length, -3), [
     process.execPath,
     ...process.execArgv,
   ]);

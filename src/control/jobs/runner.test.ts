@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import pino from 'pino';
+import { hostLowestPriority } from '../../contracts/priority.ts';
 import { openState, type State } from '../state/index.ts';
 import { jobsCommand } from './process.ts';
 import { type JobHandler, JobRunner } from './runner.ts';
@@ -116,15 +117,7 @@ test('the jobs process starts at the lowest priority, CPU and disk', () => {
       dataDir: '/var/lib/tp',
     }),
     [
-      'nice',
-      '-n',
-      '19',
-      'ionice',
-      '-c',
-      '3',
-      'chrt',
-      '--idle',
-      '0',
+      ...hostLowestPriority(),
       '/usr/bin/node',
       '--import',
       'tsx',

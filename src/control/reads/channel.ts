@@ -141,7 +141,6 @@ export class AnalyticsReader implements Answerer {
         route: routeKey(r),
         params: { ...(input.params as object) },
         query: { ...(input.query as object) },
-        ...(connection ? { connection: true as const } : {}),
       };
       // With a callback a closed channel is reported here, not as an 'error' event nobody awaits.
       const sent = (e: Error | null) => e && cannot(e);

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { LOWEST_PRIORITY } from '../../contracts/priority.ts';
+import { hostLowestPriority } from '../../contracts/priority.ts';
 import { route, routeKey } from '../api/index.ts';
 import { accessRecord, apiFixture } from '../api/testing.ts';
 import { opsRoutes } from '../ops/routes.ts';
@@ -144,7 +144,7 @@ test('the reader is started as management work: lowest niceness, idle I/O, idle 
       dataDir: '/var/lib/tp',
     }),
     [
-      ...LOWEST_PRIORITY,
+      ...hostLowestPriority(),
       '/usr/bin/node',
       '--import',
       'tsx',
@@ -158,7 +158,7 @@ test('the reader is started as management work: lowest niceness, idle I/O, idle 
     readerCommand({ node: ['node'], entry: 'm.ts', dataDir: '/d', databaseUrl: 'postgres://h/db' }).slice(-4),
     ['--data-dir', '/d', '--database-url', 'postgres://h/db'],
   );
-  assert.deepEqual(LOWEST_PRIORITY.slice(-3), ['chrt', '--idle', '0']);
+  assert.deepEqual(hostLowestPriority().slice(-3), ['chrt', '--idle', '0']);
 });
 
 test("the answer written on a connection is the API's: status, JSON type, length, date, then the close", () => {

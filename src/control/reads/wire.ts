@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 // What the control plane and its analytics reader say over the IPC channel between them (Node's
-// `advanced` serialisation). A read comes with the client's connection when the API has one to give:
-// the reader writes the HTTP answer on it itself, and only its status and size come back. Otherwise
+// `advanced` serialisation). A read comes with the client's connection when the API has one to give
+// (as the message's handle, so the message itself says nothing of it): the reader writes the HTTP
+// answer on it itself, and only its status and size come back (`ReadWritten`). Otherwise
 // (a request the API made up in process, as its tests do) the answer crosses as the UTF-8 bytes that
 // go to the client, copied once, never re-parsed or re-encoded.
 
@@ -14,8 +15,6 @@ export const ReadRequest = z.strictObject({
   /** The request's params and query as the client sent them; the reader parses them with the route. */
   params: z.record(z.string(), z.unknown()),
   query: z.record(z.string(), z.unknown()),
-  /** The client's connection comes with this message: answer on it (`ReadWritten`), then close it. */
-  connection: z.literal(true).optional(),
 });
 export type ReadRequest = z.infer<typeof ReadRequest>;
 
