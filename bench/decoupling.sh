@@ -10,7 +10,8 @@
 # TRIPLANE_BENCH_MEDIA_MB (default 40) files of 1 MiB of random bytes. TRIPLANE_BENCH_ANALYTICS_LOOPS
 # (default 4) log-analytics loops in a busy window; 0 leaves the backup alone, to tell the two apart;
 # TRIPLANE_BENCH_BACKUP=off leaves the analytics alone. The busy windows are also split by what the
-# backup was doing (taking the snapshot, verifying it).
+# backup was doing (taking the snapshot, verifying it). TRIPLANE_MANAGEMENT_CPUS (a CPU list) reaches
+# the platform it starts, and keeps management work to those CPUs (docs/backups.md).
 # The generator runs at nice -10: it stands for shoppers on other machines, so its own scheduling
 # should not count as the storefront's latency (its remaining lateness is reported as "lag p99"). The
 # operator client (it asks for the backups and runs the analytics through the API, as `triplane backup

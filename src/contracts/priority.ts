@@ -54,9 +54,10 @@ export function formatCpuList(cpus: readonly number[]): string {
  * cannot refuse it later, in the middle of a backup. A list keeps backups, verifications, the jobs
  * process and the analytics reads off the other CPUs: priority decides who gets a core, but this
  * kernel finishes a system call before it switches, and a core's caches and its host thread are
- * shared with whatever runs there. It is not the default because on the two-CPU machines measured,
- * management work kept to one CPU took up to twice as long and its processes started slowly, with no
- * gain for the storefront that the machines' noise let one see (docs/benchmarks.md).
+ * shared with whatever runs there. It is not the default: on the two-CPU machines measured, work kept
+ * to one CPU started slowly (a restarted analytics reader missed the API's 10 s wait) and the reads
+ * queued longer, while the storefront's gain could not be told from the machines' noise
+ * (docs/benchmarks.md, "Management work kept to one CPU").
  */
 export function managementCpusFor(
   setting: string | undefined,
