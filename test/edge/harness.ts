@@ -235,9 +235,11 @@ export async function load(port: number, ms: number, during?: () => Promise<void
   };
   const runs = Promise.all(Array.from({ length: 8 }, one));
   if (during) await during();
+  const okByThen = ok;
   await runs;
   await agent.close();
-  return { ok, failures };
+  /** `okAfter`: answered with 200 after `during` had finished. */
+  return { ok, failures, okAfter: ok - okByThen };
 }
 
 /** Resolves once `f` holds, checking every 100 ms; fails naming `what` after `ms`. */

@@ -250,12 +250,13 @@ describe('edge proxy', { timeout: 300_000 }, () => {
 
   test('with one of two members killed under load, no GET fails', async () => {
     await new Promise((r) => setTimeout(r, 500));
-    const { ok, failures } = await load(edge.http, 4000, async () => {
+    const { ok, failures, okAfter } = await load(edge.http, 4000, async () => {
       await new Promise((r) => setTimeout(r, 1000));
       await b.kill();
     });
     assert.deepEqual(failures, []);
-    assert.ok(ok > 100, `only ${ok} requests`);
+    // Served before and after the member went: a count, not a rate, so a slow machine passes.
+    assert.ok(ok - okAfter >= 10 && okAfter >= 10, `${ok - okAfter} before, ${okAfter} after`);
     await b.start(b.port);
   });
 

@@ -48,7 +48,8 @@ describe('edge without its control plane', { timeout: 300_000 }, () => {
       await control.stop();
     });
     assert.deepEqual(r.failures, []);
-    assert.ok(r.ok > 100, `only ${r.ok} requests`);
+    // Served before and after the control plane went: a count, not a rate, so a slow machine passes.
+    assert.ok(r.ok - r.okAfter >= 10 && r.okAfter >= 10, `${r.ok - r.okAfter} before, ${r.okAfter} after`);
   });
 
   test('restarted while the control plane is still down, the edge serves from its persisted snapshot', async () => {
