@@ -108,8 +108,9 @@ describe('control plane with an edge and the CLI', { timeout: 300_000 }, () => {
     desiredVersion = desired.version;
     await edge.start({ ready: false });
     assert.equal((await api('POST', '/api/agent/report', agentToken, report(1))).status, 204);
+    // The edge compiles the store's WAF rules before it serves it: seconds on a slow machine.
     let r = await get(edge.http, '/p/1');
-    for (let i = 0; i < 50 && r.status !== 200; i++) {
+    for (const deadline = Date.now() + 60_000; r.status !== 200 && Date.now() < deadline; ) {
       await new Promise((res) => setTimeout(res, 100));
       r = await get(edge.http, '/p/1');
     }
