@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ProcessExecutor, RecordingExecutor } from '../src/agent/executor.ts';
+import { removeStoreUser } from '../src/agent/host/index.ts';
 import { applyStack } from '../src/agent/stack/apply.ts';
 import { prepareStoreUser } from '../src/agent/users.ts';
 import { ContainerRole, ContainerStatus } from '../src/contracts/status.ts';
@@ -65,7 +66,9 @@ class Jar {
 }
 
 describe('a store on rootless Podman', { timeout: 40 * 60_000 }, () => {
-  before(() => {
+  before(async () => {
+    // A run that died earlier may have left the isolation test's store behind, with its volumes.
+    await removeStoreUser(new ProcessExecutor(), 'iso');
     // The README's start command, with a data directory of the test's own.
     const r = triplane(['up', '--data-dir', dataDir], { timeoutMs: 30 * 60_000 });
     assert.equal(r.code, 0, `up failed:\n${r.stderr}`);

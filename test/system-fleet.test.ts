@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { ProcessExecutor } from '../src/agent/executor.ts';
+import { removeStoreUser } from '../src/agent/host/index.ts';
 import { ControlProcess, spawnTriplane, stopChildren, type TriplaneChild } from './control-harness.ts';
 import { type EdgeProcess, get } from './edge/harness.ts';
 import { ROOT, triplane, triplaneAsync } from './helpers.ts';
@@ -54,6 +56,8 @@ describe('a store run by the control plane on a real node', { timeout: 900_000 }
     );
 
   before(async () => {
+    // A run that died earlier may have left the store's user behind, with last run's database.
+    await removeStoreUser(new ProcessExecutor(), 'fleet');
     mkdirSync(home);
     mkdirSync(join(dataDir, 'fleet'));
     edge = await control.init();

@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { ProcessExecutor } from '../src/agent/executor.ts';
+import { removeStoreUser } from '../src/agent/host/index.ts';
 import { ControlProcess, spawnTriplane, stopChildren, type TriplaneChild } from './control-harness.ts';
 import type { EdgeProcess } from './edge/harness.ts';
 import { ROOT, triplane, triplaneAsync } from './helpers.ts';
@@ -127,6 +129,10 @@ describe('backups of a store run by the control plane', { timeout: 1_200_000 }, 
   };
 
   before(async () => {
+    // A run that died earlier may have left these stores' users behind, and with them last run's
+    // database, which a store created under the same name would take over.
+    await removeStoreUser(new ProcessExecutor(), 'bk');
+    await removeStoreUser(new ProcessExecutor(), 'bk--staging');
     edge = await control.init();
     url = control.url;
     admin = control.admin;

@@ -19,6 +19,9 @@ describe("a route's fallback pool (a store's app pods behind its Varnish)", { ti
     await app.start();
     const snap = shopSnapshot(1, [varnish.port]);
     const pool = (snap.pools as Record<string, unknown>[])[0]!;
+    // A killed upstream refuses connections, which fails a check at once; the long timeout only keeps
+    // a machine that stalls for half a second from marking both pools down while both are up.
+    pool.healthCheck = { ...(pool.healthCheck as object), timeoutMs: 5000 };
     (snap.pools as unknown[]).push({
       ...pool,
       id: 'shop-app',

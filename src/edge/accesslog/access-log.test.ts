@@ -97,29 +97,38 @@ test('spools batches while the sink fails and replays them in order once it reco
 test('drops new records once buffer and spool are full, while push stays fast', async () => {
   const sink = new MemorySink();
   sink.up = false;
-  const total = 20_000;
-  const all = records(0, total);
   await withLog(
     { sink, bufferCapacity: 100, batchSize: 10, flushIntervalMs: 5, maxSpoolBytes: LINE * 25 + 5 },
     async (log) => {
+      let pushed = 0;
       let pushMs = 0;
-      for (let i = 0; i < total; i += 1000) {
+      const round = () => {
+        const batch = records(pushed, pushed + 1000);
         const t0 = performance.now();
-        for (const r of all.slice(i, i + 1000)) log.push(r);
+        for (const r of batch) log.push(r);
         pushMs += performance.now() - t0;
+        pushed += batch.length;
+      };
+      // Rounds of pushes go on until the spool is full, and one more follows, so that the buffer is
+      // full as well however slowly the spool was written.
+      const end = Date.now() + 30_000;
+      while (log.stats().spooled < 25) {
+        assert.ok(Date.now() < end, `spool still holds ${log.stats().spooled} records after 30 s`);
+        round();
         // Lets the shipper fail, spool and fill up between rounds, as it would between requests.
         await new Promise((r) => setTimeout(r, 2));
       }
-      assert.ok(pushMs < 100, `20k pushes took ${pushMs.toFixed(1)} ms`);
-      await until('spool full', () => log.stats().spooled === 25);
+      round();
+      assert.ok(pushMs / pushed < 0.005, `${pushed} pushes took ${pushMs.toFixed(1)} ms`);
+      assert.equal(log.stats().spooled, 25);
       assert.equal(log.stats().buffered, 100);
-      assert.equal(log.stats().dropped, total - 125);
+      assert.equal(log.stats().dropped, pushed - 125);
       sink.up = true;
       await until('buffer and spool drained', () => log.stats().shipped === 125);
       // A full buffer drops the record being pushed, never one already kept: the first 100 all
       // arrive, and what arrives is in push order without repeats.
       const got = ids(sink.received);
-      assert.deepEqual(got.slice(0, 100), ids(all.slice(0, 100)));
+      assert.deepEqual(got.slice(0, 100), ids(records(0, 100)));
       assert.deepEqual(got, [...new Set(got)].sort());
     },
   );
@@ -158,30 +167,44 @@ test('keeps taking records during a long replay by spooling them behind it', asy
     const previous = new Spool(dir, 1 << 20);
     await previous.open();
     for (let i = 0; i < 100; i += 10) await previous.append(records(i, i + 10));
+    // The replay takes as long as the test says: each send waits for the test to let it through,
+    // so no timer decides whether the buffer fills up before a segment is sent.
     const sink = new MemorySink();
-    const slow = {
+    const waiting: (() => void)[] = [];
+    let open = false;
+    const gated = {
       async send(batch: readonly AccessLogRecord[]) {
-        await new Promise((r) => setTimeout(r, 10));
+        if (!open) await new Promise<void>((r) => waiting.push(r));
         await sink.send(batch);
       },
     };
+    const letOneThrough = async () => {
+      await until('a send waiting', () => waiting.length > 0);
+      waiting.shift()!();
+    };
     const log = new AccessLog({
-      sink: slow,
+      sink: gated,
       spoolDir: dir,
       bufferCapacity: 20,
       batchSize: 10,
       flushIntervalMs: 5,
     });
     await log.start();
-    // 60 records while ten segments replay at 10 ms each: three times what the buffer holds.
-    for (let i = 100; i < 160; i += 10) {
-      for (const r of records(i, i + 10)) log.push(r);
-      await new Promise((r) => setTimeout(r, 15));
+    // Five full buffers while only five of the ten old segments are sent: five times what it holds.
+    for (let i = 100; i < 200; i += 20) {
+      for (const r of records(i, i + 20)) log.push(r);
+      assert.equal(log.stats().buffered, 20);
+      await letOneThrough();
+      await until('the buffer moved behind the replay', () => log.stats().buffered === 0);
     }
-    await until('all shipped', () => log.stats().shipped === 160);
+    assert.equal(log.stats().dropped, 0);
+    assert.equal(log.stats().shipped, 50);
+    open = true;
+    for (const release of waiting.splice(0)) release();
+    await until('all shipped', () => log.stats().shipped === 200);
     await log.stop();
     assert.equal(log.stats().dropped, 0);
-    assert.deepEqual(ids(sink.received), ids(records(0, 160)));
+    assert.deepEqual(ids(sink.received), ids(records(0, 200)));
   } finally {
     await cleanup();
   }
