@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import {
+  cpusAllowedIn,
   formatCpuList,
   hostManagementCpus,
   MANAGEMENT_CPUS_ENV,
@@ -159,7 +160,7 @@ export function statField(pid: number, n: number): number {
 
 /** The CPUs `pid` may run on, as the kernel lists them (`0-1`). */
 export function cpusAllowed(pid: number | 'self'): string {
-  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  const list = cpusAllowedIn(readFileSync(`/proc/${pid}/status`, 'utf8'));
   assert.ok(list, `no Cpus_allowed_list for ${pid}`);
   return list;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  cpusAllowedIn,
   formatCpuList,
   lowestPriority,
   ManagementCpusError,
@@ -16,6 +17,9 @@ test('CPU lists read and write as the kernel and taskset write them', () => {
   assert.equal(formatCpuList([0, 1, 2, 5]), '0-2,5');
   assert.equal(formatCpuList([1]), '1');
   assert.equal(formatCpuList([0, 2, 3, 4, 7, 8]), '0,2-4,7-8');
+  const status = 'Name:\tnode\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nMems_allowed:\t1\n';
+  assert.equal(cpusAllowedIn(status), '0-1');
+  assert.equal(cpusAllowedIn('Name:\tnode\n'), undefined);
 });
 
 test('the host setting: all (the default), or a CPU list the platform may use', () => {

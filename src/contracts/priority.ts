@@ -96,10 +96,14 @@ export function lowestPriority(cpus: readonly number[] | undefined): readonly st
   ]);
 }
 
+/** The CPU list (`0-1`) a process may run on, from the text of its `/proc/<pid>/status`. */
+export function cpusAllowedIn(status: string): string | undefined {
+  return /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1];
+}
+
 /** The CPUs this process may use, from the kernel; when it cannot say, one, so nothing is set apart. */
 function allowedCpus(): number[] {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1];
+  const list = cpusAllowedIn(readFileSync('/proc/self/status', 'utf8'));
   return (list && parseCpuList(list)) || [0];
 }
 
