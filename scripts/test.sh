@@ -27,7 +27,17 @@ echo "== lint and types"
 npx biome check src test bench scripts
 npx tsc --noEmit
 
-echo "== tests"
-# Files run one at a time: the system tests share Podman, images and store users.
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-  src/**/*.test.ts test/**/*.test.ts "$@"
+if (( $# > 0 )); then
+  echo "== tests: $*"
+  exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"
+fi
+
+# Unit tests share nothing but the CPU, and many wait on a throwaway PostgreSQL cluster or a
+# child process, so several files run at once; TRIPLANE_UNIT_CONCURRENCY overrides the count.
+echo "== unit tests"
+node --import tsx --test --test-concurrency="${TRIPLANE_UNIT_CONCURRENCY:-4}" --test-reporter=spec \
+  src/**/*.test.ts
+
+echo "== process and system tests"
+# One file at a time: these share Podman, images, store users and the CPU their timings need.
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec test/**/*.test.ts
