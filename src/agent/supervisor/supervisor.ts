@@ -25,6 +25,12 @@ export interface SupervisorOptions {
   readonly decide?: DecideConfig;
 }
 
+/**
+ * Health checks of one store run at once: enough that a hung one holds up no other, few enough that
+ * a store's dozen containers do not fork a dozen Podman processes together on the store's cores.
+ */
+export const CHECKS_AT_ONCE = 4;
+
 /** Reads a store's supervisor record. */
 export function readSupervisorRecord(dataDir: string, store: string): SupervisorRecord {
   return readJson<SupervisorRecord>(layout(dataDir).supervisor(store)) ?? { restarts: {}, recent: [] };
@@ -78,14 +84,14 @@ export class Supervisor {
     const u = await this.o.userOf(store);
     const facts = await inspectStore(ex, u);
     const record = readSupervisorRecord(this.o.dataDir, store);
+    // A hung check takes its whole timeout: run one after another, it would delay every check
+    // behind it, and with them the repair of a container that has really failed.
+    const healths = await eachBounded(facts, CHECKS_AT_ONCE, async (c) =>
+      c.state === 'running' ? healthOf((await ex.run(healthcheckRun(u, c.name))).exitCode) : 'none',
+    );
     let changed = false;
-    for (const c of facts) {
-      let health: 'healthy' | 'unhealthy' | 'none' = 'none';
-      if (c.state === 'running') {
-        const r = await ex.run(healthcheckRun(u, c.name));
-        // 124: the check hung past its timeout, which is as unhealthy as a failed one.
-        health = r.exitCode === 0 ? 'healthy' : r.exitCode === 1 || r.exitCode === 124 ? 'unhealthy' : 'none';
-      }
+    for (const [i, c] of facts.entries()) {
+      const health = healths[i]!;
       const key = `${store}/${c.name}`;
       const { verdict, mem } = decide(
         c.state,
@@ -109,4 +115,27 @@ export class Supervisor {
     if (changed)
       writeFileAtomic(layout(this.o.dataDir).supervisor(store), `${JSON.stringify(record, null, 2)}\n`);
   }
+}
+
+/** 124: the check hung past its timeout, which is as unhealthy as a failed one. */
+function healthOf(exitCode: number): 'healthy' | 'unhealthy' | 'none' {
+  return exitCode === 0 ? 'healthy' : exitCode === 1 || exitCode === 124 ? 'unhealthy' : 'none';
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in the items' order. */
+export async function eachBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
 }
