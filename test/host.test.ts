@@ -30,6 +30,12 @@ async function sh(script: string): Promise<string> {
 
 describe('host preparation on this machine', { skip }, () => {
   let facts: HostFacts;
+  let first: Awaited<ReturnType<typeof prepareHost>>;
+
+  // A fresh machine has no Podman: the first preparation installs it, before anything probes for it.
+  before(async () => {
+    first = await prepareHost(new RecordingExecutor(executor));
+  });
 
   it('probeHost reports the machine as other tools see it', async () => {
     facts = await probeHost(executor);
@@ -60,7 +66,6 @@ describe('host preparation on this machine', { skip }, () => {
   });
 
   it('prepareHost leaves nothing to do, so a second run only probes', async () => {
-    const first = await prepareHost(new RecordingExecutor(executor));
     assert.deepEqual(
       diagnose(first.facts).filter((f) => f.level === 'error'),
       [],

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CloudError } from '../cloud/aws/errors.ts';
-import { synthesize } from '../cloud/aws/synth.ts';
-import { cdkArgv, type ToolkitAction } from '../cloud/aws/toolkit.ts';
+import type { synthesize } from '../cloud/aws/synth.ts';
+import type { ToolkitAction } from '../cloud/aws/toolkit.ts';
 import { EXIT, progress } from './output.ts';
 
 /** Options every `triplane cloud` command takes. */
@@ -28,8 +28,10 @@ function run(argv: readonly string[]): Promise<number> {
 }
 
 /** Synthesises, reporting every problem of an undeployable stack at once; undefined when it could not. */
-function synthOrReport(o: CloudOptions): ReturnType<typeof synthesize> | undefined {
+async function synthOrReport(o: CloudOptions): Promise<ReturnType<typeof synthesize> | undefined> {
   const say = progress('cloud');
+  // The CDK takes seconds to load: only the cloud commands pay for it.
+  const { synthesize } = await import('../cloud/aws/synth.ts');
   try {
     const started = performance.now();
     const r = synthesize({
@@ -65,8 +67,8 @@ export function registerCloudCommands(program: Command): void {
 
   common(cloud.command('synth'))
     .description('write the CloudFormation of one store and environment to --out')
-    .action((o: CloudOptions) => {
-      synthOrReport(o);
+    .action(async (o: CloudOptions) => {
+      await synthOrReport(o);
     });
 
   const toolkit = (action: Exclude<ToolkitAction, 'bootstrap'>, description: string) =>
@@ -75,8 +77,9 @@ export function registerCloudCommands(program: Command): void {
       .option('--profile <name>', 'AWS profile for the CDK toolkit')
       .option('--print', 'print the toolkit command instead of running it');
   const act = async (action: ToolkitAction, o: CloudOptions) => {
-    const r = synthOrReport(o);
+    const r = await synthOrReport(o);
     if (!r) return;
+    const { cdkArgv } = await import('../cloud/aws/toolkit.ts');
     const argv = cdkArgv(action, {
       appDir: resolve(o.out),
       stackName: r.stackName,

@@ -4,23 +4,18 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
-import { Agent } from '../agent/daemon.ts';
 import { defaultDataDir, listStores, runningPid } from '../agent/datadir.ts';
 import { AgentError } from '../agent/errors.ts';
 import { ProcessExecutor } from '../agent/executor.ts';
 import { checkPodman, diagnose, formatFindings, prepareHost, probeHost } from '../agent/host/index.ts';
 import { buildImages } from '../agent/images/index.ts';
-import { RemoteAgent } from '../agent/remote/agent.ts';
 import { destroyStore, downStore } from '../agent/stack/down.ts';
 import { EnvironmentName, instanceName } from '../contracts/fleet.ts';
 import { hostManagementCpus } from '../contracts/priority.ts';
-import { ReadBudgetOptions } from '../control/api/index.ts';
-import { runJobsProcess } from '../control/jobs/index.ts';
+import { ReadBudgetOptions } from '../control/api/read-budget.ts';
+import { controlLayout } from '../control/layout.ts';
 import { CONTROL_NICENESS, lowerOwnPriority } from '../control/priority.ts';
-import { ControlPlane, controlLayout, initControl } from '../control/process.ts';
-import { runReaderProcess } from '../control/reads/index.ts';
 import { parseListen } from '../edge/options.ts';
-import { runEdge } from '../edge/process.ts';
 import { CliApiError } from './api-client.ts';
 import { registerCloudCommands } from './cloud.ts';
 import { collectStatus, storeRecord, waitForHttp } from './local.ts';
@@ -39,6 +34,8 @@ import {
 import { registerApiCommands, registerBackupCommands, remoteStatus } from './remote.ts';
 import { loadStackFile } from './stackfile.ts';
 
+// The planes' processes (control, jobs, edge, agent) are imported where their command runs: loaded
+// here, every command, `backup list` as much as `control`, would wait seconds for all of them.
 const DEMO_STACK = fileURLToPath(new URL('../../examples/demo-store/triplane.yaml', import.meta.url));
 
 const program = new Command()
@@ -339,6 +336,10 @@ program
       // A bad management-CPU setting stops the agent here, not its first backup hours later.
       hostManagementCpus();
       const log = pino({ name: 'triplane-agent' });
+      const [{ Agent }, { RemoteAgent }] = await Promise.all([
+        import('../agent/daemon.ts'),
+        import('../agent/remote/agent.ts'),
+      ]);
       const agent = opts.control
         ? new RemoteAgent({
             controlUrl: opts.control,
@@ -395,6 +396,7 @@ const control = program
       const at = parseListen(o.listen, '--listen');
       hostManagementCpus();
       lowerOwnPriority(o.niceness);
+      const { ControlPlane } = await import('../control/process.ts');
       const cp = new ControlPlane({
         dataDir: resolve(o.dataDir),
         databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
@@ -419,6 +421,7 @@ control
   .action(async (_o: unknown, cmd: Command) => {
     // --data-dir and --database-url belong to `control` and apply to `control init` as well.
     const o = cmd.parent!.opts<{ dataDir: string; databaseUrl?: string }>();
+    const { initControl } = await import('../control/process.ts');
     const r = await initControl({
       dataDir: resolve(o.dataDir),
       databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
@@ -432,6 +435,7 @@ program
   .option(...dataDirOption)
   .option('--database-url <url>', 'PostgreSQL URL of the state store (default: SQLite in the data directory)')
   .action(async (o: { dataDir: string; databaseUrl?: string }) => {
+    const { runJobsProcess } = await import('../control/jobs/index.ts');
     await runJobsProcess({
       dataDir: join(resolve(o.dataDir), 'control'),
       databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
@@ -445,6 +449,7 @@ program
   .option(...dataDirOption)
   .option('--database-url <url>', 'PostgreSQL URL of the state store (default: SQLite in the data directory)')
   .action(async (o: { dataDir: string; databaseUrl?: string }) => {
+    const { runReaderProcess } = await import('../control/reads/index.ts');
     await runReaderProcess({
       dataDir: join(resolve(o.dataDir), 'control'),
       databaseUrl: o.databaseUrl ?? process.env.TRIPLANE_DATABASE_URL,
@@ -502,6 +507,7 @@ program
         );
       }
       const dataDir = resolve(o.dataDir);
+      const { runEdge } = await import('../edge/process.ts');
       await runEdge(
         {
           dataDir,

@@ -5,7 +5,7 @@ import { layout, runningPid, writeFileAtomic } from '../agent/datadir.ts';
 import { AgentError } from '../agent/errors.ts';
 import { remoteLayout } from '../agent/remote/state.ts';
 import type { StackSpec } from '../contracts/stack.ts';
-import { controlLayout, initControl } from '../control/process.ts';
+import { controlLayout } from '../control/layout.ts';
 import { lastKnownGoodPath } from '../edge/snapshot/index.ts';
 import { ApiClient, CliApiError } from './api-client.ts';
 import { ensureBackground, getStatus, stopBackground } from './local.ts';
@@ -63,6 +63,8 @@ export async function ensureControl(
   at: PlatformAddresses,
   say: (m: string) => void,
 ): Promise<{ api: ApiClient; url: string; adminTokenFile: string }> {
+  // Loaded here, not at start: every other CLI command would pay for the control plane's code.
+  const { initControl } = await import('../control/process.ts');
   const init = await initControl({ dataDir });
   if (init.created) say(`admin token written to ${init.file}`);
   const url = `http://${at.api}`;

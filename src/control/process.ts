@@ -1,29 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { bootstrapAdmin, buildApi, ReadBudget, type ReadBudgetOptions } from './api/index.ts';
 import { Supervised } from './children.ts';
 import { fleetRoutes, LongPollHub, Reconciler, SnapshotBuilder } from './fleet/index.ts';
 import { jobsCommand } from './jobs/index.ts';
+import { controlLayout } from './layout.ts';
 import { opsRoutes } from './ops/routes.ts';
 import { HttpPurger } from './purger.ts';
 import { AnalyticsReader, analyticsRoutes, readerCommand } from './reads/index.ts';
 import { openState, type State } from './state/index.ts';
 
-/** Files of the control plane under `<dataDir>/control`. */
-export function controlLayout(dataDir: string) {
-  const dir = join(dataDir, 'control');
-  return {
-    dir,
-    /** The first platform admin's API token (`init`), mode 0600. */
-    adminToken: join(dir, 'admin-token'),
-    /** The token edges present; kept across restarts so running edges stay authorised. */
-    edgeToken: join(dir, 'edge-token'),
-    pid: join(dir, 'control.pid'),
-  };
-}
+export { controlLayout } from './layout.ts';
 
 function writeSecret(file: string, value: string): void {
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
