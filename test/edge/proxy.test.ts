@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
-import { EdgeProcess, get, load, shopSnapshot, Upstream, writeSnapshot } from './harness.ts';
+import { EdgeProcess, get, load, shopSnapshot, Upstream, until, writeSnapshot } from './harness.ts';
 
 // The edge as a real process (primary + 2 workers) in front of real HTTP servers on loopback.
 const a = new Upstream();
@@ -250,8 +250,8 @@ describe('edge proxy', { timeout: 300_000 }, () => {
 
   test('with one of two members killed under load, no GET fails', async () => {
     await new Promise((r) => setTimeout(r, 500));
-    const { ok, failures, okAfter } = await load(edge.http, 4000, async () => {
-      await new Promise((r) => setTimeout(r, 1000));
+    const { ok, failures, okAfter } = await load(edge.http, 4000, async (served) => {
+      await until('10 requests served', async () => served() >= 10, 30_000);
       await b.kill();
     });
     assert.deepEqual(failures, []);
