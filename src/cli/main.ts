@@ -336,12 +336,8 @@ program
       // A bad management-CPU setting stops the agent here, not its first backup hours later.
       hostManagementCpus();
       const log = pino({ name: 'triplane-agent' });
-      const [{ Agent }, { RemoteAgent }] = await Promise.all([
-        import('../agent/daemon.ts'),
-        import('../agent/remote/agent.ts'),
-      ]);
       const agent = opts.control
-        ? new RemoteAgent({
+        ? new (await import('../agent/remote/agent.ts')).RemoteAgent({
             controlUrl: opts.control,
             dataDir: resolve(opts.dataDir),
             executor: new ProcessExecutor(),
@@ -351,7 +347,11 @@ program
             labels: Object.fromEntries((opts.label ?? []).map((l) => l.split('=', 2) as [string, string])),
             superviseIntervalMs: Number(opts.interval),
           })
-        : new Agent({ dataDir: resolve(opts.dataDir), intervalMs: Number(opts.interval), log });
+        : new (await import('../agent/daemon.ts')).Agent({
+            dataDir: resolve(opts.dataDir),
+            intervalMs: Number(opts.interval),
+            log,
+          });
       await agent.start();
       await new Promise<void>((done) => {
         const stop = () => void agent.stop().then(done);

@@ -12,8 +12,6 @@ import { HttpPurger } from './purger.ts';
 import { AnalyticsReader, analyticsRoutes, readerCommand } from './reads/index.ts';
 import { openState, type State } from './state/index.ts';
 
-export { controlLayout } from './layout.ts';
-
 function writeSecret(file: string, value: string): void {
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
