@@ -18,8 +18,8 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { layout, runningPid } from '../src/agent/datadir.ts';
 import { formatCpuList, hostManagementCpus } from '../src/contracts/priority.ts';
-import { lowerOwnPriority } from '../src/control/priority.ts';
 import { controlLayout } from '../src/control/layout.ts';
+import { lowerOwnPriority } from '../src/control/priority.ts';
 
 /**
  * The operator client — one process that asks for the backups and runs the analytics loops through
