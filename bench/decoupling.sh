@@ -12,6 +12,7 @@
 # TRIPLANE_BENCH_BACKUP=off leaves the analytics alone. The busy windows are also split by what the
 # backup was doing (taking the snapshot, verifying it). TRIPLANE_MANAGEMENT_CPUS (a CPU list) reaches
 # the platform it starts, and keeps management work to those CPUs (docs/backups.md).
+# TRIPLANE_BENCH_SAMPLES (a file) receives every reported request, one JSON line each, to analyse again.
 # The generator runs at nice -10: it stands for shoppers on other machines, so its own scheduling
 # should not count as the storefront's latency (its remaining lateness is reported as "lag p99"). The
 # operator client (it asks for the backups and runs the analytics through the API, as `triplane backup
@@ -95,7 +96,8 @@ podman_store exec "$store-app-1-php" sh -c "
   for i in \$(seq 1 $media_mb); do head -c 1048576 /dev/urandom >/var/www/media/bench-ballast/blob-\$i.bin; done"
 
 nice -n -10 node --import tsx bench/decoupling.ts --data-dir "$dir" --store "$store" \
-  --rate "$rate" --seconds "$secs" --rounds "$rounds" --analytics "$analytics" --backup "$backup" &
+  --rate "$rate" --seconds "$secs" --rounds "$rounds" --analytics "$analytics" --backup "$backup" \
+  ${TRIPLANE_BENCH_SAMPLES:+--samples "$TRIPLANE_BENCH_SAMPLES"} &
 gen_pid=$!
 wait "$gen_pid"
 gen_pid=

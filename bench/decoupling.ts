@@ -1,5 +1,6 @@
 // Storefront latency through the edge while management work runs, for bench/decoupling.sh.
 //   node --import tsx bench/decoupling.ts --data-dir DIR [--rate 50] [--seconds 20] [--rounds 2]
+//     [--samples FILE]
 // An open-loop generator sends a storefront mix at a fixed rate for the whole run: every request is
 // sent at its scheduled time whatever earlier ones are doing, and its latency is counted from that
 // time, so a stall is not hidden by the generator waiting for it (coordinated omission). The run
@@ -8,7 +9,7 @@
 // log-analytics loops against the control API — and reports each window, the pooled idle and busy
 // figures, and busy/idle ratios.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { getPriority, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -20,6 +21,7 @@ import { layout, runningPid } from '../src/agent/datadir.ts';
 import { formatCpuList, hostManagementCpus } from '../src/contracts/priority.ts';
 import { controlLayout } from '../src/control/layout.ts';
 import { lowerOwnPriority } from '../src/control/priority.ts';
+import { ratioInterval, verdict } from './lib/rounds.ts';
 
 /**
  * The operator client — one process that asks for the backups and runs the analytics loops through
@@ -34,6 +36,8 @@ import { lowerOwnPriority } from '../src/control/priority.ts';
  * jobs, the agent's backup and verification.
  */
 const OPERATOR_NICENESS = 19;
+/** The issue's goal: the storefront's p99 during management work at most this many times idle. */
+const P99_GOAL = 1.1;
 
 const { values: opt } = parseArgs({
   options: {
@@ -47,6 +51,8 @@ const { values: opt } = parseArgs({
     analytics: { type: 'string', default: '4' },
     backup: { type: 'string', default: 'on' },
     'operator-client': { type: 'boolean', default: false },
+    /** Also write every reported request (window, kind, latency, status) here, one JSON per line. */
+    samples: { type: 'string' },
   },
 });
 if (!opt['data-dir']) throw new Error('--data-dir is required');
@@ -860,7 +866,19 @@ function report(
     return `${ratio(bi.p99, ii.p99)}`;
   });
   out.push(
-    `ratio busy/idle: p99 ${ratio(busy.p99, idle.p99)} (per round ${perRound.join(', ')}), p50 ${ratio(busy.p50, idle.p50)}, p90 ${ratio(busy.p90, idle.p90)}; goal p99 <= 1.10: ${busy.p99 / idle.p99 <= 1.1 ? 'met' : 'not met'}`,
+    `ratio busy/idle: p99 ${ratio(busy.p99, idle.p99)} (per round ${perRound.join(', ')}), p50 ${ratio(busy.p50, idle.p50)}, p90 ${ratio(busy.p90, idle.p90)}`,
+  );
+  // One window's tail can decide a pooled p99, so the goal is judged on how far the ratio moves when
+  // other rounds are drawn (bench/lib/rounds.ts), not on the one figure.
+  const latencies = (p: string) => samples.filter((s) => s.phase === p).map((s) => s.ms);
+  const iv = ratioInterval(
+    Array.from({ length: rounds }, (_, i) => ({
+      idle: latencies(`idle-${i + 1}`),
+      busy: latencies(`busy-${i + 1}`),
+    })),
+  );
+  out.push(
+    `p99 busy/idle ${iv.ratio.toFixed(2)}, ${iv.level * 100} % interval over rounds ${iv.low.toFixed(2)}-${iv.high.toFixed(2)} (${iv.resamples} resamples of whole rounds); goal p99 <= ${P99_GOAL.toFixed(2)}: ${verdict(iv, P99_GOAL)}`,
   );
   // How far two windows of the same kind differ on this machine: a busy/idle ratio inside this spread
   // cannot be told from noise.
@@ -957,6 +975,14 @@ function report(
     `  ${'taken by the host (steal)'.padEnd(44)} ${steal('idle').toFixed(2).padStart(5)} -> ${steal('busy').toFixed(2).padStart(5)}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
+  if (opt.samples) {
+    writeFileSync(
+      opt.samples,
+      `${samples
+        .map((x) => JSON.stringify({ phase: x.phase, kind: x.kind, ms: x.ms, status: x.status }))
+        .join('\n')}\n`,
+    );
+  }
 }
 
 /** Wall time each reported phase lasted, for the CPU figures. */

@@ -36,7 +36,7 @@ fi
 # child process, so several files run at once; TRIPLANE_UNIT_CONCURRENCY overrides the count.
 echo "== unit tests"
 node --import tsx --test --test-concurrency="${TRIPLANE_UNIT_CONCURRENCY:-4}" --test-reporter=spec \
-  src/**/*.test.ts
+  src/**/*.test.ts bench/**/*.test.ts
 
 echo "== process and system tests"
 # One file at a time: these share Podman, images, store users and the CPU their timings need.
