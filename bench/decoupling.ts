@@ -21,7 +21,7 @@ import { layout, runningPid } from '../src/agent/datadir.ts';
 import { formatCpuList, hostManagementCpus } from '../src/contracts/priority.ts';
 import { controlLayout } from '../src/control/layout.ts';
 import { lowerOwnPriority } from '../src/control/priority.ts';
-import { ratioInterval, verdict } from './lib/rounds.ts';
+import { quantile, ratioInterval, verdict } from './lib/rounds.ts';
 
 /**
  * The operator client — one process that asks for the backups and runs the analytics loops through
@@ -241,10 +241,6 @@ const samples: Sample[] = [];
 let phase = 'setup';
 let inFlight = 0;
 
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
 interface Summary {
   n: number;
   errors: number;
