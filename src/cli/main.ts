@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import pino from 'pino';
 import { defaultDataDir, listStores, runningPid } from '../agent/datadir.ts';
 import { AgentError } from '../agent/errors.ts';
@@ -19,6 +19,7 @@ import { parseListen } from '../edge/options.ts';
 import { CliApiError } from './api-client.ts';
 import { registerCloudCommands } from './cloud.ts';
 import { collectStatus, storeRecord, waitForHttp } from './local.ts';
+import { parseIntervalMs, parseNiceness, parseShare, parseTimeoutSeconds } from './options.ts';
 import { EXIT, progress, table } from './output.ts';
 import {
   applyThroughControl,
@@ -46,21 +47,6 @@ const program = new Command()
   .showHelpAfterError();
 
 const dataDirOption = ['--data-dir <dir>', 'where state, logs and pid files live', defaultDataDir()] as const;
-
-/** `--niceness`: an integer from 0 to 19 (raising a priority is not the platform's to do). */
-function parseNiceness(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 19)
-    throw new InvalidArgumentError(`expected an integer from 0 to 19, got ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
-/** `--analytics-share`: a fraction of one core, as ReadBudgetOptions allows it. */
-function parseShare(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !ReadBudgetOptions.shape.share.safeParse(n).success)
-    throw new InvalidArgumentError(`expected a number from 0.01 to 1, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 program
   .command('validate')
@@ -149,9 +135,9 @@ program
   .option(...dataDirOption)
   .option('--skip-host', 'do not check host preparation')
   .option('--api <addr>', "the control plane's API address", DEFAULT_ADDRESSES.api)
-  .option('--timeout <seconds>', 'how long to wait for the store to answer', '300')
+  .option('--timeout <seconds>', 'how long to wait for the store to answer', parseTimeoutSeconds, 300)
   .action(
-    async (opts: { file: string; dataDir: string; skipHost?: boolean; api: string; timeout: string }) => {
+    async (opts: { file: string; dataDir: string; skipHost?: boolean; api: string; timeout: number }) => {
       const loaded = loadStackFile(opts.file);
       if (!loaded.ok) {
         process.stderr.write(`${loaded.report}\nnothing was changed\n`);
@@ -161,7 +147,7 @@ program
       parseListen(opts.api, '--api');
       const at = { ...DEFAULT_ADDRESSES, api: opts.api };
       const dataDir = resolve(opts.dataDir);
-      const timeoutMs = Number(opts.timeout) * 1000;
+      const timeoutMs = opts.timeout * 1000;
       const say = progress('up');
       const ex = new ProcessExecutor();
       if (!opts.skipHost) {
@@ -319,7 +305,7 @@ program
   .command('agent')
   .description('run the node agent in the foreground (`up` starts it in the background)')
   .option(...dataDirOption)
-  .option('--interval <ms>', 'supervisor pass interval', '10000')
+  .option('--interval <ms>', 'supervisor pass interval', parseIntervalMs, 10_000)
   .option('--control <url>', 'take orders from this control plane (without it: supervise local stores)')
   .option('--join-token <token>', 'one-time token to join the control plane (only until the node has joined)')
   .option('--name <name>', 'node name to join under', hostname().toLowerCase())
@@ -327,7 +313,7 @@ program
   .action(
     async (opts: {
       dataDir: string;
-      interval: string;
+      interval: number;
       control?: string;
       joinToken?: string;
       name: string;
@@ -345,11 +331,11 @@ program
             joinToken: opts.joinToken ?? process.env.TRIPLANE_JOIN_TOKEN,
             name: opts.name,
             labels: Object.fromEntries((opts.label ?? []).map((l) => l.split('=', 2) as [string, string])),
-            superviseIntervalMs: Number(opts.interval),
+            superviseIntervalMs: opts.interval,
           })
         : new (await import('../agent/daemon.ts')).Agent({
             dataDir: resolve(opts.dataDir),
-            intervalMs: Number(opts.interval),
+            intervalMs: opts.interval,
             log,
           });
       await agent.start();

@@ -9,6 +9,7 @@ import {
   LOCAL_API,
   saveCredentials,
 } from './api-client.ts';
+import { parseTimeoutSeconds } from './options.ts';
 import { EXIT, progress, table } from './output.ts';
 import { loadStackFile } from './stackfile.ts';
 
@@ -125,8 +126,8 @@ export function registerApiCommands(
     .requiredOption('-f, --file <file>', 'stack file (triplane.yaml)')
     .option('--env <environment>', 'production or staging', 'production')
     .option('--wait', 'wait until the agent runs the new version')
-    .option('--timeout <s>', 'how long --wait waits', '300')
-    .action(async (o: ApiOpts & { file: string; env: string; wait?: boolean; timeout: string }) => {
+    .option('--timeout <seconds>', 'how long --wait waits', parseTimeoutSeconds, 300)
+    .action(async (o: ApiOpts & { file: string; env: string; wait?: boolean; timeout: number }) => {
       const loaded = loadStackFile(o.file);
       if (!loaded.ok) {
         process.stderr.write(`${loaded.report}\nnothing was changed\n`);
@@ -150,7 +151,7 @@ export function registerApiCommands(
         }
         const say = progress('apply');
         say(`stack version ${version} of ${store} sent; waiting for the agent`);
-        const until = Date.now() + Number(o.timeout) * 1000;
+        const until = Date.now() + o.timeout * 1000;
         for (;;) {
           const st = await a.call<Row>('GET', `/api/stores/${store}/status`);
           if (Number(st.appliedVersion) >= version && st.converged === true) {
@@ -377,9 +378,9 @@ async function waitForOperation(
   a: ApiClient,
   store: string,
   op: { operation: string; backup: Row },
-  o: ApiOpts & { timeout: string },
+  o: ApiOpts & { timeout: number },
 ): Promise<void> {
-  const deadline = Date.now() + Number(o.timeout) * 1000;
+  const deadline = Date.now() + o.timeout * 1000;
   const seen = new Set<string>();
   const since = new Date(Date.now() - 1000).toISOString();
   for (;;) {
@@ -430,13 +431,13 @@ export function registerBackupCommands(
         '--wait',
         'wait until it has ended (and, for a backup, been verified); non-zero exit if either failed',
       )
-      .option('--timeout <seconds>', 'how long --wait waits', '3600');
+      .option('--timeout <seconds>', 'how long --wait waits', parseTimeoutSeconds, 3600);
 
   waitOpts(api(backup.command('create'), dataDirOption))
     .description('back up a store now')
     .argument('<store>')
     .option('--env <environment>', 'production or staging', 'production')
-    .action(async (store: string, o: ApiOpts & { env: string; wait?: boolean; timeout: string }) =>
+    .action(async (store: string, o: ApiOpts & { env: string; wait?: boolean; timeout: number }) =>
       withApi(o, async (a) => {
         const op = await a.call<{ operation: string; backup: Row }>('POST', `/api/stores/${store}/backups`, {
           environment: o.env,
@@ -478,7 +479,7 @@ export function registerBackupCommands(
     .description('restore a backup into a throwaway database and compare it with what was dumped')
     .argument('<store>')
     .argument('<backup>')
-    .action(async (store: string, id: string, o: ApiOpts & { wait?: boolean; timeout: string }) =>
+    .action(async (store: string, id: string, o: ApiOpts & { wait?: boolean; timeout: number }) =>
       withApi(o, async (a) => {
         const op = await a.call<{ operation: string; backup: Row }>(
           'POST',
@@ -501,7 +502,7 @@ export function registerBackupCommands(
       async (
         store: string,
         id: string,
-        o: ApiOpts & { wait?: boolean; timeout: string; to?: string; env?: string },
+        o: ApiOpts & { wait?: boolean; timeout: number; to?: string; env?: string },
       ) =>
         withApi(o, async (a) => {
           const op = await a.call<{ operation: string; backup: Row }>(
