@@ -13,6 +13,7 @@
 # backup was doing (taking the snapshot, verifying it). TRIPLANE_MANAGEMENT_CPUS (a CPU list) reaches
 # the platform it starts, and keeps management work to those CPUs (docs/backups.md).
 # TRIPLANE_BENCH_SAMPLES (a file) receives every reported request, one JSON line each, to analyse again.
+# bench/decoupling-rounds.ts judges one or several such files again, each run and all rounds together.
 # The generator runs at nice -10: it stands for shoppers on other machines, so its own scheduling
 # should not count as the storefront's latency (its remaining lateness is reported as "lag p99"). The
 # operator client (it asks for the backups and runs the analytics through the API, as `triplane backup

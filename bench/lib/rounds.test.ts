@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { quantile, type Round, RoundsInputError, ratioInterval, verdict } from './rounds.ts';
+import {
+  quantile,
+  type Round,
+  RoundsInputError,
+  ratioInterval,
+  roundsFromSamples,
+  verdict,
+} from './rounds.ts';
 
 /** n latencies spread evenly over [from, to], in shuffled order (the code must sort them itself). */
 function spread(n: number, from: number, to: number): number[] {
@@ -117,4 +124,52 @@ test('bad input names every field and value at once', () => {
     },
   );
   assert.throws(() => ratioInterval([]), /rounds: expected at least one round, got 0/);
+});
+
+const sampleLines = (rows: [string, number][]) =>
+  rows.map(([phase, ms]) => JSON.stringify({ phase, kind: 'home', ms, status: 200 })).join('\n');
+
+test('rounds from a samples file: numbered windows in round order, warm-up left out', () => {
+  const text = `${sampleLines([
+    ['warmup', 99],
+    ['idle-2', 5],
+    ['idle-1', 1],
+    ['busy-1', 2],
+    ['busy-2', 6],
+    ['idle-1', 3],
+    ['busy-10', 9],
+    ['idle-10', 8],
+  ])}\n\n`;
+  assert.deepEqual(roundsFromSamples(text, 'run.jsonl'), [
+    { idle: [1, 3], busy: [2] },
+    { idle: [5], busy: [6] },
+    { idle: [8], busy: [9] },
+  ]);
+});
+
+test('a samples file with bad lines or a half round names each problem with file and line', () => {
+  const text = [
+    sampleLines([
+      ['idle-1', 1],
+      ['busy-1', 2],
+      ['idle-2', 3],
+    ]),
+    'not json',
+    JSON.stringify({ phase: 'busy-1', ms: 'slow' }),
+    JSON.stringify({ ms: 4 }),
+  ].join('\n');
+  assert.throws(
+    () => roundsFromSamples(text, 'run.jsonl'),
+    (e: unknown) =>
+      e instanceof RoundsInputError &&
+      e.code === 'BENCH_ROUNDS_INPUT' &&
+      e.message ===
+        [
+          'run.jsonl:4: expected a JSON object, got "not json"',
+          'run.jsonl:5: ms: expected a latency in milliseconds, got "slow"',
+          'run.jsonl:6: phase: expected a window name, got undefined',
+          'run.jsonl: round 2: no samples in busy-2',
+        ].join('; '),
+  );
+  assert.throws(() => roundsFromSamples('', 'empty.jsonl'), /empty\.jsonl: no idle-N or busy-N samples/);
 });

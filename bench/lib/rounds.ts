@@ -137,3 +137,49 @@ export function verdict(interval: Pick<RatioInterval, 'low' | 'high'>, goal: num
   if (interval.low > goal) return 'not met';
   return 'not resolved';
 }
+
+/**
+ * The rounds of one run from its samples file (`TRIPLANE_BENCH_SAMPLES`, one JSON line per reported
+ * request with its window as `phase`: idle-N, busy-N). Windows without a number (warm-up) are not
+ * rounds; a round missing either window is an error, as is any line that is not a sample, each named
+ * by `source:line` and all reported at once.
+ */
+export function roundsFromSamples(text: string, source: string): Round[] {
+  const problems: string[] = [];
+  const windows = new Map<number, { idle: number[]; busy: number[] }>();
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const at = `${source}:${i + 1}`;
+    let s: unknown;
+    try {
+      s = JSON.parse(line);
+    } catch {
+      problems.push(`${at}: expected a JSON object, got ${JSON.stringify(line.slice(0, 60))}`);
+      return;
+    }
+    const { phase, ms } = (s ?? {}) as { phase?: unknown; ms?: unknown };
+    if (typeof ms !== 'number' || !(ms >= 0)) {
+      problems.push(`${at}: ms: expected a latency in milliseconds, got ${JSON.stringify(ms)}`);
+      return;
+    }
+    const m = typeof phase === 'string' ? /^(idle|busy)-([1-9]\d*)$/.exec(phase) : null;
+    if (!m) {
+      if (typeof phase !== 'string')
+        problems.push(`${at}: phase: expected a window name, got ${JSON.stringify(phase)}`);
+      return;
+    }
+    const n = Number(m[2]);
+    const w = windows.get(n) ?? { idle: [], busy: [] };
+    w[m[1] as 'idle' | 'busy'].push(ms);
+    windows.set(n, w);
+  });
+  const rounds = [...windows.keys()].sort((a, b) => a - b);
+  for (const n of rounds) {
+    const w = windows.get(n)!;
+    if (w.idle.length === 0) problems.push(`${source}: round ${n}: no samples in idle-${n}`);
+    if (w.busy.length === 0) problems.push(`${source}: round ${n}: no samples in busy-${n}`);
+  }
+  if (rounds.length === 0 && problems.length === 0) problems.push(`${source}: no idle-N or busy-N samples`);
+  if (problems.length > 0) throw new RoundsInputError(problems.join('; '));
+  return rounds.map((n) => windows.get(n)!);
+}

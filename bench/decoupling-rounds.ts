@@ -1,0 +1,52 @@
+// Judges the decoupling goal again from kept samples, one run at a time and all runs together.
+//   node --import tsx bench/decoupling-rounds.ts [--level 0.9] [--seed 1] FILE...
+// Each FILE is a run's TRIPLANE_BENCH_SAMPLES output (bench/decoupling.sh). Rounds of several runs
+// pooled are a bigger sample of the same experiment: each round still keeps its idle and busy window
+// together, so a run that met a slow day weighs on both sides as it did in its own run.
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type Round, RoundsInputError, ratioInterval, roundsFromSamples, verdict } from './lib/rounds.ts';
+
+const P99_GOAL = 1.1;
+const { values, positionals } = parseArgs({
+  options: { level: { type: 'string', default: '0.9' }, seed: { type: 'string', default: '1' } },
+  allowPositionals: true,
+});
+if (positionals.length === 0) {
+  process.stderr.write('decoupling-rounds: give one or more samples files (TRIPLANE_BENCH_SAMPLES)\n');
+  process.exit(2);
+}
+const level = Number(values.level);
+const seed = Number(values.seed);
+if (!Number.isInteger(seed)) {
+  process.stderr.write(
+    `decoupling-rounds: --seed: expected a whole number, got ${JSON.stringify(values.seed)}\n`,
+  );
+  process.exit(2);
+}
+
+const line = (name: string, rounds: Round[]) => {
+  const iv = ratioInterval(rounds, { level, seed });
+  return `${name}: ${rounds.length} rounds, p99 busy/idle ${iv.ratio.toFixed(2)}, ${Math.round(level * 100)} % interval ${iv.low.toFixed(2)}-${iv.high.toFixed(2)} (${iv.resamples} resamples of whole rounds, seed ${seed}); goal p99 <= ${P99_GOAL.toFixed(2)}: ${verdict(iv, P99_GOAL)}`;
+};
+
+try {
+  const runs = positionals.map((f) => ({ f, rounds: roundsFromFile(f) }));
+  for (const r of runs) process.stdout.write(`${line(r.f, r.rounds)}\n`);
+  if (runs.length > 1)
+    process.stdout.write(
+      `${line(
+        'all runs',
+        runs.flatMap((r) => r.rounds),
+      )}\n`,
+    );
+} catch (e) {
+  if (!(e instanceof RoundsInputError)) throw e;
+  process.stderr.write(`error ${e.code}: ${e.message}\n`);
+  process.exit(2);
+}
+
+function roundsFromFile(f: string): Round[] {
+  if (!existsSync(f)) throw new RoundsInputError(`${f}: no such samples file`);
+  return roundsFromSamples(readFileSync(f, 'utf8'), f);
+}
