@@ -5,9 +5,14 @@
 // together, so a run that met a slow day weighs on both sides as it did in its own run.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Round, RoundsInputError, ratioInterval, roundsFromSamples, verdict } from './lib/rounds.ts';
+import {
+  describeInterval,
+  type Round,
+  RoundsInputError,
+  ratioInterval,
+  roundsFromSamples,
+} from './lib/rounds.ts';
 
-const P99_GOAL = 1.1;
 const { values, positionals } = parseArgs({
   options: { level: { type: 'string', default: '0.9' }, seed: { type: 'string', default: '1' } },
   allowPositionals: true,
@@ -25,10 +30,8 @@ if (!Number.isInteger(seed)) {
   process.exit(2);
 }
 
-const line = (name: string, rounds: Round[]) => {
-  const iv = ratioInterval(rounds, { level, seed });
-  return `${name}: ${rounds.length} rounds, p99 busy/idle ${iv.ratio.toFixed(2)}, ${Math.round(level * 100)} % interval ${iv.low.toFixed(2)}-${iv.high.toFixed(2)} (${iv.resamples} resamples of whole rounds, seed ${seed}); goal p99 <= ${P99_GOAL.toFixed(2)}: ${verdict(iv, P99_GOAL)}`;
-};
+const line = (name: string, rounds: Round[]) =>
+  `${name}: ${rounds.length} rounds, seed ${seed}: ${describeInterval(ratioInterval(rounds, { level, seed }))}`;
 
 try {
   const runs = positionals.map((f) => ({ f, rounds: roundsFromFile(f) }));

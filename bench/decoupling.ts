@@ -21,7 +21,7 @@ import { layout, runningPid } from '../src/agent/datadir.ts';
 import { formatCpuList, hostManagementCpus } from '../src/contracts/priority.ts';
 import { controlLayout } from '../src/control/layout.ts';
 import { lowerOwnPriority } from '../src/control/priority.ts';
-import { quantile, ratioInterval, verdict } from './lib/rounds.ts';
+import { describeInterval, quantile, ratioInterval } from './lib/rounds.ts';
 
 /**
  * The operator client — one process that asks for the backups and runs the analytics loops through
@@ -36,8 +36,6 @@ import { quantile, ratioInterval, verdict } from './lib/rounds.ts';
  * jobs, the agent's backup and verification.
  */
 const OPERATOR_NICENESS = 19;
-/** The issue's goal: the storefront's p99 during management work at most this many times idle. */
-const P99_GOAL = 1.1;
 
 const { values: opt } = parseArgs({
   options: {
@@ -873,9 +871,7 @@ function report(
       busy: latencies(`busy-${i + 1}`),
     })),
   );
-  out.push(
-    `p99 busy/idle ${iv.ratio.toFixed(2)}, ${iv.level * 100} % interval over rounds ${iv.low.toFixed(2)}-${iv.high.toFixed(2)} (${iv.resamples} resamples of whole rounds); goal p99 <= ${P99_GOAL.toFixed(2)}: ${verdict(iv, P99_GOAL)}`,
-  );
+  out.push(describeInterval(iv));
   // How far two windows of the same kind differ on this machine: a busy/idle ratio inside this spread
   // cannot be told from noise.
   const idleP99 = Array.from({ length: rounds }, (_, i) => of((s) => s.phase === `idle-${i + 1}`).p99);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  describeInterval,
   quantile,
   type Round,
   RoundsInputError,
@@ -172,4 +173,13 @@ test('a samples file with bad lines or a half round names each problem with file
         ].join('; '),
   );
   assert.throws(() => roundsFromSamples('', 'empty.jsonl'), /empty\.jsonl: no idle-N or busy-N samples/);
+});
+
+test('describe prints the ratio, the interval and the verdict as the decoupling scripts report them', () => {
+  const iv = { ratio: 0.955, low: 0.881, high: 1.049, level: 0.9, resamples: 2000 };
+  assert.equal(
+    describeInterval(iv),
+    'p99 busy/idle 0.95, 90 % interval over rounds 0.88-1.05 (2000 resamples of whole rounds); goal p99 <= 1.10: met',
+  );
+  assert.match(describeInterval({ ...iv, high: 1.28, level: 0.95 }), /95 % interval .*: not resolved$/);
 });

@@ -128,6 +128,14 @@ export function ratioInterval(rounds: readonly Round[], opts: IntervalOptions = 
   };
 }
 
+/** The decoupling goal: p99 while management work runs at most 1.1 x idle. */
+export const P99_GOAL = 1.1;
+
+/** The interval and its verdict against P99_GOAL, as the decoupling scripts print them. */
+export function describeInterval(iv: RatioInterval): string {
+  return `p99 busy/idle ${iv.ratio.toFixed(2)}, ${Math.round(iv.level * 100)} % interval over rounds ${iv.low.toFixed(2)}-${iv.high.toFixed(2)} (${iv.resamples} resamples of whole rounds); goal p99 <= ${P99_GOAL.toFixed(2)}: ${verdict(iv, P99_GOAL)}`;
+}
+
 /**
  * Met only when the whole interval is within the goal, missed only when the whole interval is
  * beyond it; anything else is a run that cannot tell.

@@ -4,13 +4,6 @@ import { ReadBudgetOptions } from '../control/api/read-budget.ts';
 // Option values arrive as text; each parser refuses what the command could not use, so commander
 // reports the option and the value before anything starts, instead of a NaN deep inside.
 
-/** `--niceness`: an integer from 0 to 19 (raising a priority is not the platform's to do). */
-export function parseNiceness(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 19)
-    throw new InvalidArgumentError(`expected an integer from 0 to 19, got ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
 /** `--analytics-share`: a fraction of one core, as ReadBudgetOptions allows it. */
 export function parseShare(value: string): number {
   const n = Number(value);
@@ -33,6 +26,9 @@ export function integerIn(min: number, max: number): (value: string) => number {
     return Number(value);
   };
 }
+
+/** `--niceness`: 0 to 19 (raising a priority is not the platform's to do). */
+export const parseNiceness = integerIn(0, 19);
 
 /** `agent --interval`: milliseconds between supervisor passes, one second to one hour. */
 export const parseIntervalMs = integerIn(1_000, 3_600_000);
